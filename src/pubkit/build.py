@@ -1,0 +1,86 @@
+"""build(path, ...) -> BuildResult: load, render, write every format, then replace outputs atomically.
+
+All outputs of a manuscript are produced in memory first; only when every
+format succeeded are they written, each to a temporary file in the output
+folder and renamed over the old one. A failed build leaves old outputs intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Diagnostic, PubkitError
+from .load import load
+from .render import render
+from .settings import Settings, find_root, load_settings
+from .theme import Theme
+
+FORMATS = ("pdf", "epub")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    source: Path
+    outputs: tuple[Path, ...] = ()
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+
+def build(
+    path: str | Path,
+    out_dir: str | Path = "output",
+    formats: tuple[str, ...] = FORMATS,
+    settings: Settings | None = None,
+    keep_html: bool = False,
+) -> BuildResult:
+    path = Path(path)
+    root = find_root(path.parent)
+    settings = settings or load_settings(root)
+    manuscript = load(path, settings=settings, root=root)
+    theme = Theme.find(settings.theme, root)
+    book = render(manuscript, theme)
+
+    products: dict[str, bytes] = {}
+    if "epub" in formats:
+        from .epub import write_epub
+
+        products["epub"] = write_epub(book)
+    if "pdf" in formats:
+        from .pdf import PdfOptions, compose_html, write_pdf
+
+        options = PdfOptions(paper=settings.paper)
+        products["pdf"] = write_pdf(book, options)
+        if keep_html:
+            products["html"] = compose_html(book, options).encode("utf-8")
+
+    out = Path(out_dir)
+    written = []
+    for suffix, data in products.items():
+        target = out / f"{manuscript.slug}.{suffix}"
+        atomic_write(target, data)
+        written.append(target)
+    return BuildResult(source=path, outputs=tuple(written))
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside `target`, fsync, then rename over it."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None

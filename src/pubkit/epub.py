@@ -1,0 +1,180 @@
+"""write_epub(book) -> bytes: EPUB 3 with ebooklib, then a reproducible zip.
+
+Content documents are rendered from the theme's XHTML templates and handed to
+ebooklib as plain items (written byte for byte; its EpubHtml re-parses and loses
+namespaces). ebooklib writes the OPF, the NCX and the container.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+from ebooklib import epub
+
+from .dates import build_timestamp
+from .model import Book, Manuscript
+from .render import heading_tree
+from .theme import Theme
+
+XHTML = "application/xhtml+xml"
+STYLESHEET = "css/epub.css"
+# Namespace for identifiers derived from the slug: the same slug gets the same id on every build.
+SLUG_NAMESPACE = uuid.UUID("6f0b2a52-6d2b-4d3e-9a57-0f6c5d9e8c11")
+MARC = "marc:relators"
+
+
+@dataclass(frozen=True)
+class Document:
+    href: str
+    title: str
+    content: bytes
+    kind: str
+
+
+def identifier(manuscript: Manuscript) -> str:
+    """`identifier`, else urn:isbn from `isbn`, else a UUID derived from the slug."""
+    if manuscript.identifier:
+        return manuscript.identifier
+    if manuscript.isbn:
+        return "urn:isbn:" + manuscript.isbn.replace("-", "").replace(" ", "")
+    return f"urn:uuid:{uuid.uuid5(SLUG_NAMESPACE, manuscript.slug)}"
+
+
+def write_epub(book: Book) -> bytes:
+    theme = Theme(book.theme_dir)
+    m = book.manuscript
+    stamp = build_timestamp(m)
+    documents = build_documents(book, theme)
+
+    eb = epub.EpubBook()
+    build_metadata(eb, m, stamp)
+    spine: list = []
+    for doc in documents:
+        item = epub.EpubItem(uid=f"doc-{doc.kind}", file_name=doc.href, media_type=XHTML, content=doc.content)
+        if doc.kind == "nav":
+            item.properties = ["nav"]
+        eb.add_item(item)
+        if doc.kind != "nav" or book.has_toc:
+            spine.append(item)
+    eb.add_item(epub.EpubItem(uid="css", file_name=STYLESHEET, media_type="text/css",
+                              content=theme.read("epub.css").encode()))
+    for index, asset in enumerate(book.assets):
+        eb.add_item(epub.EpubItem(uid=f"img-{index}", file_name=asset.href, media_type=asset.media_type,
+                                  content=asset.data))
+    eb.add_item(epub.EpubNcx())
+    eb.toc = build_ncx_toc(book, documents)
+    eb.spine = spine
+    eb.guide = [{"type": "text", "href": page_href("body"), "title": m.title}]
+
+    raw = io.BytesIO()
+    epub.EpubWriter(raw, eb, {
+        "mtime": stamp.replace(tzinfo=None), "epub3_landmark": False, "epub3_pages": False,
+        "raise_exceptions": True,
+    }).write()
+    return reproducible_zip(raw.getvalue(), stamp)
+
+
+def page_href(kind: str) -> str:
+    return f"{kind}.xhtml"
+
+
+def build_documents(book: Book, theme: Theme) -> list[Document]:
+    """Front matter and body documents in reading order, the nav where the TOC belongs."""
+    m = book.manuscript
+    documents = []
+    front = []
+    landmarks = []
+    for page in book.pages:
+        if page.kind == "toc":
+            documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
+            landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
+            continue
+        html = theme.render("page.xhtml.j2", m=m, title=page.title if page.kind != "body" else m.title,
+                            stylesheet=STYLESHEET, kind=page.kind, page_html=page.html)
+        documents.append(Document(page_href(page.kind), page.title, html.encode("utf-8"), page.kind))
+        if page.kind != "body":
+            front.append({"href": page_href(page.kind), "title": page.title})
+        if page.landmark:
+            landmarks.append({"type": page.landmark, "href": page_href(page.kind),
+                              "title": "Start of content" if page.kind == "body" else page.title})
+    if not any(d.kind == "nav" for d in documents):
+        documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
+        landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
+    nav = theme.render("nav.xhtml.j2", m=m, stylesheet=STYLESHEET, front=front, toc=heading_tree(book.headings),
+                       body_href=page_href("body"), landmarks=landmarks)
+    return [Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d
+            for d in documents]
+
+
+def build_ncx_toc(book: Book, documents: list[Document]) -> list:
+    """The same entries as nav.xhtml, for EPUB 2 reading systems (toc.ncx)."""
+    entries: list = []
+    counter = iter(range(1, 10_000))
+    for doc in documents:
+        if doc.kind not in ("nav", "body"):
+            entries.append(epub.Link(doc.href, doc.title, f"ncx-{next(counter)}"))
+    for item in heading_tree(book.headings):
+        link = epub.Link(f"{page_href('body')}#{item['heading'].id}", item["heading"].text,
+                         f"ncx-{next(counter)}")
+        children = [epub.Link(f"{page_href('body')}#{c['heading'].id}", c["heading"].text,
+                              f"ncx-{next(counter)}") for c in item["children"]]
+        entries.append((link, children) if children else link)
+    if not book.headings:
+        entries.append(epub.Link(page_href("body"), book.manuscript.title, f"ncx-{next(counter)}"))
+    return entries
+
+
+def build_metadata(eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime) -> None:
+    eb.set_identifier(identifier(m))
+    eb.set_title(m.title)
+    eb.set_language(m.lang)
+    if m.subtitle:
+        eb.add_metadata("DC", "title", m.subtitle, {"id": "subtitle"})
+        eb.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
+    for index, person in enumerate(m.authors):
+        uid = f"creator{index}"
+        eb.add_metadata("DC", "creator", person.name, {"id": uid})
+        eb.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": MARC})
+        eb.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
+    for index, person in enumerate(m.reviewers):
+        uid = f"contributor{index}"
+        eb.add_metadata("DC", "contributor", person.name, {"id": uid})
+        eb.add_metadata(None, "meta", "rev", {"refines": f"#{uid}", "property": "role", "scheme": MARC})
+        eb.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
+    if m.date:
+        eb.add_metadata("DC", "date", m.date.isoformat())
+    if m.description:
+        eb.add_metadata("DC", "description", m.description)
+    for keyword in m.keywords:
+        eb.add_metadata("DC", "subject", keyword)
+    if m.publisher:
+        eb.add_metadata("DC", "publisher", m.publisher)
+    if m.rights:
+        eb.add_metadata("DC", "rights", m.rights)
+    if m.isbn and not identifier(m).startswith("urn:isbn:"):
+        eb.add_metadata("DC", "identifier", "urn:isbn:" + m.isbn.replace("-", ""), {"id": "isbn"})
+
+
+def reproducible_zip(data: bytes, stamp: dt.datetime) -> bytes:
+    """Rewrite the archive: mimetype first and stored, then entries in a fixed order
+    with fixed timestamps and attributes, so the same input gives the same bytes."""
+    when = max(stamp, dt.datetime(1980, 1, 1, tzinfo=dt.UTC)).timetuple()[:6]
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = source.namelist()
+    ordered = ["mimetype"] + sorted(n for n in names if n != "mimetype")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in ordered:
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(name), compresslevel=9 if name != "mimetype" else None)
+    return out.getvalue()

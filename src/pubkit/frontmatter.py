@@ -1,0 +1,288 @@
+"""The front matter contract (../shared/MANUSCRIPT.md): split, parse, validate.
+
+Validation collects every problem and reports them together; each diagnostic
+points at the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Diagnostic
+from .model import Disclaimer, Person
+from .yamlnodes import Located, YamlSyntaxError, parse
+
+# key -> what it is for. The order is the order of the contract.
+TOP_LEVEL_KEYS: dict[str, str] = {
+    "title": "the book's title (required)",
+    "subtitle": "a subtitle shown under the title",
+    "lang": "BCP 47 language tag; default from pubkit.toml, else 'en'",
+    "date": "publication date, YYYY-MM-DD",
+    "authors": "list of people: name, credentials, bio (required, at least one)",
+    "author": "shorthand for one author given by name",
+    "reviewers": "list of people: name, honorific, credentials, role, reviewed, bio",
+    "disclaimer": "a string, or a mapping with title and text (Markdown)",
+    "description": "one paragraph describing the book",
+    "keywords": "a list of keywords (or one comma-separated string)",
+    "publisher": "the publisher's name",
+    "rights": "the rights statement, e.g. '© 2026 …'",
+    "identifier": "a stable identifier, e.g. urn:uuid:…; default derived from the slug",
+    "isbn": "ISBN-10 or ISBN-13, quoted",
+    "cover": "cover image (JPEG or PNG) relative to the manuscript",
+}
+AUTHOR_KEYS = ("name", "credentials", "honorific", "role", "bio")
+REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
+DISCLAIMER_KEYS = ("title", "text")
+DEFAULT_DISCLAIMER_TITLE = "Disclaimer"
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Split:
+    yaml_text: str
+    yaml_first_line: int
+    closing_line: int
+    body: str
+    body_line: int
+
+
+def split(text: str, source: Path) -> Split | Diagnostic:
+    """Separate the `---` front matter block from the Markdown body."""
+    lines = text.split("\n")
+    if not text.strip():
+        return Diagnostic(source, 1, "the file is empty: a manuscript starts with a '---' front matter block")
+    if lines[0].rstrip() != "---":
+        return Diagnostic(source, 1, "front matter: the file must start with a '---' line")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return Split(
+                yaml_text="\n".join(lines[1:index]),
+                yaml_first_line=2,
+                closing_line=index + 1,
+                body="\n".join(lines[index + 1 :]),
+                body_line=index + 2,
+            )
+    return Diagnostic(source, 1, "front matter: the '---' block opened here is never closed with '---'")
+
+
+@dataclass
+class FrontMatter:
+    """Validated front matter values, ready for the Manuscript."""
+
+    values: dict
+
+
+class _Validator:
+    def __init__(self, source: Path, located: Located, closing_line: int):
+        self.source = source
+        self.located = located
+        self.closing_line = closing_line
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, path: tuple, message: str) -> None:
+        line = self.located.line(path, self.closing_line) if path else self.closing_line
+        self.diagnostics.append(Diagnostic(self.source, line, f"front matter: {message}"))
+
+    def missing(self, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.source, self.closing_line, f"front matter: {message}"))
+
+    # -- field types --------------------------------------------------------
+    def text(self, path: tuple, value: object, required: bool = False) -> str:
+        if value is None:
+            if required:
+                self.error(path, f"'{_dotted(path)}' is required")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.error(path, f"'{_dotted(path)}' must be text, not {_kind(value)}")
+            return ""
+        value = str(value).strip()
+        if required and not value:
+            self.error(path, f"'{_dotted(path)}' must not be empty")
+        if _CONTROL.search(value):
+            self.error(path, f"'{_dotted(path)}' contains a control character")
+        return value
+
+    def date(self, path: tuple, value: object) -> dt.date | None:
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.error(path, f"'{_dotted(path)}' is not a date: {str(value)!r} (use YYYY-MM-DD)")
+        return None
+
+    def mapping_keys(self, path: tuple, value: dict, allowed: tuple[str, ...] | dict) -> None:
+        for key in value:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                where = f" in '{_dotted(path)}'" if path else ""
+                self.error(path + (key,), f"unknown key '{key}'{where}{suggestion}")
+
+    def person(self, path: tuple, value: object, keys: tuple[str, ...]) -> Person | None:
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            self.error(path, f"'{_dotted(path)}' must be a mapping with at least 'name', not {_kind(value)}")
+            return None
+        self.mapping_keys(path, value, keys)
+        name = self.text(path + ("name",), value.get("name"), required=True)
+        return Person(
+            name=name,
+            credentials=self.text(path + ("credentials",), value.get("credentials")),
+            honorific=self.text(path + ("honorific",), value.get("honorific")),
+            bio=self.text(path + ("bio",), value.get("bio")),
+            role=self.text(path + ("role",), value.get("role")),
+            reviewed=self.date(path + ("reviewed",), value.get("reviewed")) if "reviewed" in keys else None,
+        )
+
+    def people(self, path: tuple, value: object, keys: tuple[str, ...]) -> tuple[Person, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(path, f"'{_dotted(path)}' must be a list of people (each '- name: …')")
+            return ()
+        found = (self.person(path + (i,), item, keys) for i, item in enumerate(value))
+        return tuple(p for p in found if p is not None)
+
+    # -- the contract --------------------------------------------------------
+    def validate(self, data: object, default_lang: str) -> dict:
+        for path, line in self.located.duplicates:
+            self.diagnostics.append(
+                Diagnostic(self.source, line, f"front matter: duplicate key '{_dotted(path)}'")
+            )
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error((), f"front matter must be a mapping of keys to values, not {_kind(data)}")
+            return {}
+        self.mapping_keys((), data, TOP_LEVEL_KEYS)
+        out: dict = {}
+        out["title"] = self.text(("title",), data.get("title"), required=True)
+        out["subtitle"] = self.text(("subtitle",), data.get("subtitle"))
+        lang = self.text(("lang",), data.get("lang")) or default_lang
+        if not _LANG.match(lang):
+            self.error(("lang",), f"'lang' is not a BCP 47 language tag: {lang!r} (e.g. en, en-US, ar)")
+        out["lang"] = lang
+        out["date"] = self.date(("date",), data.get("date"))
+
+        before = len(self.diagnostics)
+        authors = self.people(("authors",), data.get("authors"), AUTHOR_KEYS)
+        if "author" in data:
+            if "authors" in data:
+                self.error(("author",), "give either 'author' or 'authors', not both")
+            else:
+                name = self.text(("author",), data.get("author"), required=True)
+                authors = (Person(name=name),) if name else ()
+        if not authors and len(self.diagnostics) == before:
+            if "authors" in data:
+                self.error(("authors",), "'authors' must list at least one person")
+            else:
+                self.missing("'authors' is required (or the shorthand 'author: Name')")
+        out["authors"] = authors
+        out["reviewers"] = self.people(("reviewers",), data.get("reviewers"), REVIEWER_KEYS)
+        out["disclaimer"] = self.disclaimer(data.get("disclaimer"))
+        out["description"] = self.text(("description",), data.get("description"))
+        out["keywords"] = self.keywords(data.get("keywords"))
+        for key in ("publisher", "rights", "identifier"):
+            out[key] = self.text((key,), data.get(key))
+        out["isbn"] = self.isbn(data.get("isbn"))
+        out["cover"] = self.text(("cover",), data.get("cover"))
+        return out
+
+    def disclaimer(self, value: object) -> Disclaimer | None:
+        path = ("disclaimer",)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            text = self.text(path, value, required=True)
+            return Disclaimer(DEFAULT_DISCLAIMER_TITLE, text) if text else None
+        if not isinstance(value, dict):
+            self.error(path, f"'disclaimer' must be text, or a mapping with title and text, not {_kind(value)}")
+            return None
+        self.mapping_keys(path, value, DISCLAIMER_KEYS)
+        title = self.text(path + ("title",), value.get("title")) or DEFAULT_DISCLAIMER_TITLE
+        text = self.text(path + ("text",), value.get("text"), required=True)
+        return Disclaimer(title, text) if text else None
+
+    def keywords(self, value: object) -> tuple[str, ...]:
+        path = ("keywords",)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list):
+            self.error(path, f"'keywords' must be a list, not {_kind(value)}")
+            return ()
+        words = [self.text(path + (i,), item) for i, item in enumerate(value)]
+        return tuple(dict.fromkeys(w for w in words if w))
+
+    def isbn(self, value: object) -> str:
+        path = ("isbn",)
+        if value is None:
+            return ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.error(path, "'isbn' must be quoted text, e.g. isbn: \"978-0-306-40615-7\" "
+                       "(unquoted, YAML reads it as a number)")
+            return ""
+        text = self.text(path, value)
+        if text and not isbn_is_valid(text):
+            self.error(path, f"'isbn' is not a valid ISBN-10 or ISBN-13: {text!r}")
+            return ""
+        return text
+
+
+def isbn_is_valid(text: str) -> bool:
+    digits = re.sub(r"[\s-]", "", text).upper()
+    if re.fullmatch(r"\d{13}", digits):
+        total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits))
+        return total % 10 == 0
+    if re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if d == "X" else int(d)) for i, d in enumerate(digits))
+        return total % 11 == 0
+    return False
+
+
+def parse_front_matter(parts: Split, source: Path, default_lang: str) -> tuple[dict, list[Diagnostic]]:
+    """Parse and validate; returns the values and every diagnostic found."""
+    try:
+        located = parse(parts.yaml_text, parts.yaml_first_line)
+    except YamlSyntaxError as exc:
+        return {}, [Diagnostic(source, exc.line, f"front matter: {exc}")]
+    validator = _Validator(source, located, parts.closing_line)
+    values = validator.validate(located.value, default_lang)
+    diagnostics = sorted(validator.diagnostics, key=lambda d: d.line or 0)
+    return values, diagnostics
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dt.date):
+        return "a date"
+    return type(value).__name__

@@ -1,0 +1,124 @@
+"""The frozen model in the middle of the pipeline.
+
+    load(path)      -> Manuscript   (front matter validated, body still Markdown)
+    render(...)     -> Book         (XHTML fragments, headings, assets; both backends read it)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Person:
+    """An author or a reviewer. `bio` is Markdown in a Manuscript."""
+
+    name: str
+    credentials: str = ""
+    honorific: str = ""
+    bio: str = ""
+    role: str = ""
+    reviewed: dt.date | None = None
+
+    @property
+    def display_name(self) -> str:
+        """'Dr. Hanna Spears, M.D.' — honorific, name and credentials as printed."""
+        name = f"{self.honorific} {self.name}".strip()
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    @property
+    def file_as(self) -> str:
+        """'Spears, Hanna' — the sort form readers and stores use."""
+        parts = self.name.rsplit(" ", 1)
+        return f"{parts[1]}, {parts[0]}" if len(parts) == 2 else self.name
+
+
+@dataclass(frozen=True)
+class Disclaimer:
+    title: str
+    text: str  # Markdown
+
+
+@dataclass(frozen=True)
+class Manuscript:
+    path: Path
+    root: Path  # project root: relative resources may not leave it
+    slug: str
+    title: str
+    authors: tuple[Person, ...]
+    body: str  # Markdown, front matter removed
+    body_line: int  # 1-based line in `path` where `body` starts
+    lang: str = "en"
+    subtitle: str = ""
+    date: dt.date | None = None
+    reviewers: tuple[Person, ...] = ()
+    disclaimer: Disclaimer | None = None
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    publisher: str = ""
+    rights: str = ""
+    identifier: str = ""
+    isbn: str = ""
+    cover: Path | None = None
+
+    @property
+    def source_dir(self) -> Path:
+        return self.path.parent
+
+    def line_of(self, needle: str) -> int | None:
+        """The file line where `needle` first appears in the body, for diagnostics."""
+        for offset, text in enumerate(self.body.splitlines()):
+            if needle in text:
+                return self.body_line + offset
+        return None
+
+
+@dataclass(frozen=True)
+class Heading:
+    id: str
+    level: int  # 2 = top-level section (the title is the only level 1)
+    text: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file the book embeds (images); `href` is its path inside the book."""
+
+    href: str
+    media_type: str
+    data: bytes = field(repr=False)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One front matter page or the body, as an XHTML fragment (a <section>).
+
+    `kind` is one of: titlepage, credits, disclaimer, toc, body.
+    """
+
+    kind: str
+    id: str
+    title: str
+    html: str
+    epub_type: str = ""
+    landmark: str = ""  # EPUB landmark type, when the page is one
+
+
+@dataclass(frozen=True)
+class Book:
+    manuscript: Manuscript
+    pages: tuple[Page, ...]
+    headings: tuple[Heading, ...]
+    assets: tuple[Asset, ...]
+    theme_dir: Path
+    has_toc: bool
+
+    @property
+    def slug(self) -> str:
+        return self.manuscript.slug
+
+    def page(self, kind: str) -> Page | None:
+        return next((p for p in self.pages if p.kind == kind), None)

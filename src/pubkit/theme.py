@@ -1,0 +1,73 @@
+"""A theme is a folder under styles/: Jinja2 templates, CSS and fonts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+
+import jinja2
+
+from .errors import Diagnostic, PubkitError
+
+TEMPLATES = "templates"
+
+
+class Theme:
+    def __init__(self, folder: Path):
+        self.folder = folder.resolve()
+        if not (self.folder / TEMPLATES).is_dir():
+            raise PubkitError([Diagnostic(folder, None, "not a theme: it has no templates/ folder")])
+
+    @classmethod
+    def find(cls, name: str, root: Path) -> Theme:
+        """The theme `name` from the project's styles/, else the one shipped with pubkit."""
+        for styles in (root / "styles", bundled_styles()):
+            if (styles / name / TEMPLATES).is_dir():
+                return cls(styles / name)
+        raise PubkitError([Diagnostic(root / "styles" / name, None, f"theme '{name}' not found")])
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        # Autoescape every template: manuscript text reaches XHTML, OPF and PDF metadata.
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.folder / TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        env.filters["longdate"] = long_date
+        env.filters["groupby_label"] = group_by_label
+        return env
+
+    def render(self, template: str, **context: object) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def read(self, relative: str) -> str:
+        return (self.folder / relative).read_text(encoding="utf-8")
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.folder.rglob("*") if p.is_file())
+
+
+def bundled_styles() -> Path:
+    """styles/ next to the source tree (editable installs and a clone)."""
+    return Path(__file__).resolve().parents[2] / "styles"
+
+
+def long_date(value: dt.date) -> str:
+    """'November 1, 2026' (English for now; the theme's templates own the wording)."""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def group_by_label(credits: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Consecutive credits sharing a label, in manuscript order."""
+    groups: list[tuple[str, list[dict]]] = []
+    for credit in credits:
+        if groups and groups[-1][0] == credit["label"]:
+            groups[-1][1].append(credit)
+        else:
+            groups.append((credit["label"], [credit]))
+    return groups

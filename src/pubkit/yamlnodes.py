@@ -1,0 +1,82 @@
+"""YAML to Python values, keeping the line of every value for diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+# One loader instance turns scalar nodes into values (int, bool, date, ...) with
+# YAML's own resolution rules; we walk mappings and sequences ourselves so that
+# each value keeps its line and duplicate keys are reported instead of dropped.
+_SCALARS = yaml.SafeLoader("")
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, line: int, message: str):
+        self.line = line
+        super().__init__(message)
+
+
+@dataclass
+class Located:
+    """Python values of a YAML document plus the 1-based line of each path."""
+
+    value: object
+    lines: dict[tuple, int] = field(default_factory=dict)
+    quoted: dict[tuple, bool] = field(default_factory=dict)
+    duplicates: list[tuple[tuple, int]] = field(default_factory=list)
+
+    def line(self, path: tuple, default: int) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), default)
+
+
+def parse(text: str, first_line: int) -> Located:
+    """Parse one YAML document; `first_line` is the file line of the text's first line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlSyntaxError(line, f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "mark", None)
+        line = first_line + (mark.line if mark else 0)
+        raise YamlSyntaxError(line, f"invalid YAML: {exc}") from None
+    located = Located(None)
+    if node is None:
+        return located
+    located.value = _walk(node, (), located, first_line)
+    return located
+
+
+def _walk(node: yaml.Node, path: tuple, out: Located, first_line: int) -> object:
+    out.lines[path] = first_line + node.start_mark.line
+    if isinstance(node, yaml.MappingNode):
+        result: dict = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            key = str(key)
+            if key in result:
+                out.duplicates.append((path + (key,), first_line + key_node.start_mark.line))
+            result[key] = _walk(value_node, path + (key,), out, first_line)
+            out.lines[path + (key,)] = first_line + key_node.start_mark.line
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(item, path + (i,), out, first_line) for i, item in enumerate(node.value)]
+    out.quoted[path] = node.style in ("'", '"')
+    return _scalar(node)
+
+
+def _scalar(node: yaml.ScalarNode) -> object:
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except (ValueError, yaml.YAMLError):
+        # e.g. 2026-13-45 matches YAML's timestamp pattern but is no date:
+        # keep the text, and let validation say what is wrong with it.
+        return node.value
