@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything pubkit needs on a fresh Debian machine, idempotently:
+#   bash scripts/setup.sh           Debian libraries for WeasyPrint, a .venv with pubkit
+#   bash scripts/setup.sh --test    also Java (EPUBCheck), poppler-utils, and the test dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+# Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting),
+# and for the tests a Java runtime (EPUBCheck) and poppler-utils (pdffonts, pdftotext).
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig)
+python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
+if (( want_test )); then
+  debs+=(poppler-utils)
+  command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
+fi
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if (( ${#missing[@]} )); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python: a project virtualenv with pubkit installed in editable mode.
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+extras=""; (( want_test )) && extras="[test]"
+stamp=".venv/.pubkit-installed${extras}"
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  touch "$stamp"
+fi
