@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import click
 from . import __version__
 from .build import FORMATS, build
 from .errors import PubkitError
-from .settings import PAPER_SIZES
+from .settings import PAPER_SIZES, find_root, load_settings
 
 MANUSCRIPTS = Path("manuscripts")
 
@@ -52,14 +53,19 @@ def build_command(paths: tuple[Path, ...], formats: tuple[str, ...], out_dir: Pa
     failed = 0
     for path in paths:
         try:
-            from .settings import find_root, load_settings
-
             settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
             result = build(path, out_dir, formats, settings=settings, keep_html=keep_html)
         except PubkitError as exc:
             failed += 1
             for diagnostic in exc.diagnostics:
                 click.echo(diagnostic.format(Path.cwd()), err=True)
+            continue
+        except Exception as exc:  # a bug in pubkit or a library: one line, the other manuscripts go on
+            if os.environ.get("PUBKIT_DEBUG"):
+                raise
+            failed += 1
+            click.echo(f"{path}: internal error: {type(exc).__name__}: {exc} "
+                       "(set PUBKIT_DEBUG=1 for the traceback)", err=True)
             continue
         for output in result.outputs:
             click.echo(f"wrote {output}")

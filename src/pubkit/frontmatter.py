@@ -86,8 +86,12 @@ class _Validator:
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, path: tuple, message: str) -> None:
-        line = self.located.line(path, self.closing_line) if path else self.closing_line
+        line = self.located.line(path, self.closing_line)
         self.diagnostics.append(Diagnostic(self.source, line, f"front matter: {message}"))
+
+    def _present(self, path: tuple) -> set:
+        """Keys present in the mapping that holds `path` (for 'missing' vs 'empty')."""
+        return {p[-1] for p in self.located.lines if p[:-1] == path[:-1] and len(p) == len(path)}
 
     def missing(self, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.source, self.closing_line, f"front matter: {message}"))
@@ -95,8 +99,10 @@ class _Validator:
     # -- field types --------------------------------------------------------
     def text(self, path: tuple, value: object, required: bool = False) -> str:
         if value is None:
-            if required:
-                self.error(path, f"'{_dotted(path)}' is required")
+            if required and path[-1] not in self._present(path):
+                self.missing(f"'{_dotted(path)}' is required")
+            elif required:
+                self.error(path, f"'{_dotted(path)}' must not be empty")
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.error(path, f"'{_dotted(path)}' must be text, not {_kind(value)}")
@@ -166,7 +172,7 @@ class _Validator:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            self.error((), f"front matter must be a mapping of keys to values, not {_kind(data)}")
+            self.error((), f"expected a mapping of keys to values, not {_kind(data)}")
             return {}
         self.mapping_keys((), data, TOP_LEVEL_KEYS)
         out: dict = {}

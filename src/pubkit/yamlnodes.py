@@ -41,8 +41,12 @@ def parse(text: str, first_line: int) -> Located:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = first_line + (mark.line if mark else 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and "end of stream" in problem:
+            # e.g. an unclosed quote: the stream ends far away, the mistake is where it began
+            mark = exc.context_mark
+            problem = f"{exc.context.removeprefix('while scanning ')} opened here is never closed"
+        line = first_line + (mark.line if mark else 0)
         raise YamlSyntaxError(line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "mark", None)

@@ -1,0 +1,111 @@
+"""Bad input: one line `path:line: message` per problem, exit 1, no traceback, old outputs intact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_pubkit
+
+GOOD_HEAD = "---\ntitle: T\nauthor: A\n"
+
+CASES = {
+    # name: (file bytes, expected "path:line: message" fragment)
+    "invalid-yaml": (b'---\ntitle: "Unclosed\nauthor: A\n---\nbody\n',
+                     ":2: front matter: invalid YAML: a quoted scalar opened here is never closed"),
+    "invalid-yaml-indent": (b"---\ntitle: T\n  author: A\n---\nbody\n", ":3: front matter: invalid YAML:"),
+    "missing-title": (b"---\nauthor: A\n---\nbody\n", ":3: front matter: 'title' is required"),
+    "no-authors": (b"---\ntitle: T\n---\nbody\n", ":3: front matter: 'authors' is required"),
+    "empty-authors": (b"---\ntitle: T\nauthors: []\n---\nbody\n",
+                      ":3: front matter: 'authors' must list at least one person"),
+    "unknown-key": (GOOD_HEAD.encode() + b"revewers: []\n---\nbody\n",
+                    ":4: front matter: unknown key 'revewers' (did you mean 'reviewers'?)"),
+    "not-a-date": (GOOD_HEAD.encode() + b"date: next tuesday\n---\nbody\n",
+                   ":4: front matter: 'date' is not a date: 'next tuesday' (use YYYY-MM-DD)"),
+    "impossible-date": (GOOD_HEAD.encode() + b"date: 2026-02-30\n---\nbody\n",
+                        ":4: front matter: 'date' is not a date: '2026-02-30'"),
+    "review-date": (b"---\ntitle: T\nauthor: A\nreviewers:\n  - name: R\n    reviewed: soon\n---\nbody\n",
+                    ":6: front matter: 'reviewers[0].reviewed' is not a date: 'soon'"),
+    "unquoted-isbn": (GOOD_HEAD.encode() + b"isbn: 9780306406157\n---\nbody\n",
+                      ":4: front matter: 'isbn' must be quoted text"),
+    "bad-isbn": (GOOD_HEAD.encode() + b'isbn: "978-0-306-40615-8"\n---\nbody\n',
+                 ":4: front matter: 'isbn' is not a valid ISBN-10 or ISBN-13"),
+    "empty-file": (b"", ":1: the file is empty"),
+    "not-utf8": (GOOD_HEAD.encode() + b"---\n\nCaf\xe9 au lait\n", ":6: not UTF-8 text (byte 0xe9)"),
+    "missing-image": (GOOD_HEAD.encode() + b"---\n\nIntro.\n\n![A chart](images/chart.png)\n",
+                      ":8: image 'images/chart.png' not found"),
+    "no-front-matter": (b"# Just Markdown\n", ":1: front matter: the file must start with a '---' line"),
+    "unterminated": (b"---\ntitle: T\nauthor: A\n", ":1: front matter: the '---' block opened here is never closed"),
+    "front-matter-list": (b"---\n- a\n- b\n---\nbody\n", ":2: front matter: expected a mapping"),
+    "duplicate-key": (GOOD_HEAD.encode() + b"title: U\n---\nbody\n", ":4: front matter: duplicate key 'title'"),
+    "image-outside-root": (GOOD_HEAD.encode() + b"---\n\n![x](../../secret.png)\n",
+                           ":6: image '../../secret.png' points outside the project folder"),
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pubkit.toml").write_text('paper = "letter"\n')
+    (tmp_path / "manuscripts").mkdir()
+    out = tmp_path / "output"
+    out.mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_reports_file_and_line(project: Path, case: str):
+    data, expected = CASES[case]
+    manuscript = project / "manuscripts" / f"{case}.md"
+    manuscript.write_bytes(data)
+    old = {project / "output" / f"{case}.{fmt}": f"previous {fmt} build".encode() for fmt in ("pdf", "epub")}
+    for path, content in old.items():
+        path.write_bytes(content)
+
+    result = run_pubkit("build", f"manuscripts/{case}.md", cwd=project)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"manuscripts/{case}.md:"), first
+    assert expected in first, result.stderr
+    assert result.stdout == ""
+    for path, content in old.items():  # earlier outputs untouched, no temporary files left
+        assert path.read_bytes() == content
+    assert sorted(p.name for p in (project / "output").iterdir()) == sorted(p.name for p in old)
+
+
+def test_all_front_matter_problems_are_reported_at_once(project: Path):
+    (project / "manuscripts" / "many.md").write_text(
+        "---\nauthors:\n  - name: A\n    credentails: M.D.\ndate: someday\nkeyword: [x]\n---\nbody\n")
+    result = run_pubkit("build", "manuscripts/many.md", cwd=project)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert "manuscripts/many.md:4: front matter: unknown key 'credentails' in 'authors[0]' " \
+           "(did you mean 'credentials'?)" in lines
+    assert "manuscripts/many.md:5: front matter: 'date' is not a date: 'someday' (use YYYY-MM-DD)" in lines
+    assert "manuscripts/many.md:6: front matter: unknown key 'keyword' (did you mean 'keywords'?)" in lines
+    assert "manuscripts/many.md:7: front matter: 'title' is required" in lines
+
+
+def test_one_bad_manuscript_does_not_stop_the_others(project: Path):
+    (project / "manuscripts" / "a-bad.md").write_text("---\ntitle: T\n---\nbody\n")
+    (project / "manuscripts" / "b-good.md").write_text(GOOD_HEAD + "---\n\nHello.\n")
+    result = run_pubkit("build", "--format", "epub", cwd=project)
+    assert result.returncode == 1
+    assert "manuscripts/a-bad.md:3: front matter: 'authors' is required" in result.stderr
+    assert result.stdout.splitlines() == ["wrote output/b-good.epub"]
+    assert (project / "output" / "b-good.epub").is_file()
+
+
+def test_usage_errors_exit_2(project: Path):
+    assert run_pubkit("build", "--format", "docx", cwd=project).returncode == 2
+    assert run_pubkit("build", cwd=project).returncode == 2  # no manuscripts to build
+    assert run_pubkit("frobnicate", cwd=project).returncode == 2
+
+
+def test_bom_and_crlf_work(project: Path):
+    text = GOOD_HEAD + "date: 2026-01-02\n---\n\n## Section\n\nText.\n"
+    (project / "manuscripts" / "windows.md").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    result = run_pubkit("build", "manuscripts/windows.md", "--format", "epub", cwd=project)
+    assert result.returncode == 0, result.stderr

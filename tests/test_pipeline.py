@@ -1,0 +1,105 @@
+"""The library's shape: public API, lazy WeasyPrint, rendering once for both backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+import pubkit
+from pubkit import load, render
+from pubkit.markup import markdown_to_xhtml
+from pubkit.render import credit_label
+from pubkit.theme import Theme
+
+from .conftest import ROOT, SAMPLE
+
+
+def test_public_api_is_exported():
+    for name in pubkit.__all__:
+        assert hasattr(pubkit, name), name
+    assert {"load", "render", "write_pdf", "write_epub", "build", "PubkitError", "Diagnostic"} <= set(pubkit.__all__)
+
+
+def test_epub_only_build_does_not_import_weasyprint(tmp_path):
+    code = (
+        "import sys, pubkit.cli\n"
+        "try:\n"
+        f"    pubkit.cli.main(['build', {str(SAMPLE)!r}, '--format', 'epub', '--out', {str(tmp_path)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('weasyprint' in sys.modules, 'fontTools' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.splitlines()[-1] == "False False"
+    assert (tmp_path / "magnesium-for-sciatica.epub").is_file()
+
+
+def test_pdf_build_is_byte_identical_on_rebuild(tmp_path, sample_build):
+    from .conftest import run_pubkit
+
+    result = run_pubkit("build", str(SAMPLE), "--format", "pdf", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "magnesium-for-sciatica.pdf").read_bytes() == sample_build.pdf.read_bytes()
+
+
+def test_both_backends_read_the_same_fragments():
+    manuscript = load(SAMPLE)
+    book = render(manuscript, Theme.find("default", ROOT))
+    assert [p.kind for p in book.pages] == ["titlepage", "credits", "disclaimer", "toc", "body"]
+    assert [h.text for h in book.headings if h.level == 2][0] == "The Role of Magnesium in Muscle Function"
+    from pubkit.epub import build_documents
+    from pubkit.pdf import compose_html
+
+    html = compose_html(book)
+    docs = build_documents(book, Theme(book.theme_dir))
+    for page in book.pages:
+        assert page.html in html
+        if page.kind != "toc":
+            assert any(page.html.encode() in d.content for d in docs), page.kind
+
+
+def test_credit_labels():
+    from pubkit.model import Person
+
+    assert credit_label(Person("A"), reviewer=False) == "Written by"
+    assert credit_label(Person("R", role="Medical Reviewer"), reviewer=True) == "Medically reviewed by"
+    assert credit_label(Person("R", role="clinical review"), reviewer=True) == "Clinically reviewed by"
+    assert credit_label(Person("R"), reviewer=True) == "Reviewed by"
+    assert credit_label(Person("R", role="Fact Checker"), reviewer=True) == "Reviewed by (Fact Checker)"
+
+
+def test_smart_punctuation_is_unicode_not_entities():
+    html = markdown_to_xhtml('"Quoted" -- it\'s... --- done <br> &nbsp;').html
+    assert "\u201cQuoted\u201d" in html and "\u2019" in html and "\u2026" in html and "\u2014" in html
+    assert "&nbsp;" not in html and "&ldquo;" not in html and "<br/>" in html
+
+
+def test_scripts_and_handlers_are_removed():
+    html = markdown_to_xhtml(
+        '<script>alert(1)</script>\n\n<p onclick="x()">hi</p>\n\n[a](javascript:alert(1))\n\n'
+        "Text\n{: onmouseover=alert(1) style=\"background:url(http://x)\" }\n"
+    ).html
+    assert "<script" not in html and "onclick" not in html and "javascript:" not in html
+    root = etree.fromstring(f"<div>{html}</div>")
+    attributes = {name for el in root.iter() for name in el.attrib}
+    assert not {a for a in attributes if a.startswith("on")} and "style" not in attributes
+    assert "Text" in html
+
+
+_markdown_bits = st.sampled_from([
+    "# H\n", "## Sub\n", "- item\n", "1. one\n", "> quote\n", "`code`", "```\nfenced <x>\n```\n", "**b**",
+    "*i*", "[l](http://e.com)", "![alt](x.png)", "| a | b |\n|---|---|\n| 1 | 2 |\n", "Term\n: Def\n",
+    "Text[^1]\n\n[^1]: Note\n", "<div>raw</div>", "<br>", "&nbsp;", "&copy;", "<b>unclosed", "\n\n",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_markdown_bits, st.text(max_size=20)), max_size=12))
+def test_any_markdown_renders_to_well_formed_xhtml(parts):
+    fragment = markdown_to_xhtml("".join(parts), top_level=2)
+    etree.fromstring(f"<div>{fragment.html}</div>".encode())  # raises if not well-formed XML
+    assert all(h.level >= 2 for h in fragment.headings)
