@@ -19,8 +19,12 @@ OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/eleme
 def run_pubkit(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command, in its own process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "pubkit.cli", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=300,
+        [sys.executable, "-m", "pubkit.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 

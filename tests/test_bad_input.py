@@ -12,35 +12,61 @@ GOOD_HEAD = "---\ntitle: T\nauthor: A\n"
 
 CASES = {
     # name: (file bytes, expected "path:line: message" fragment)
-    "invalid-yaml": (b'---\ntitle: "Unclosed\nauthor: A\n---\nbody\n',
-                     ":2: front matter: invalid YAML: a quoted scalar opened here is never closed"),
+    "invalid-yaml": (
+        b'---\ntitle: "Unclosed\nauthor: A\n---\nbody\n',
+        ":2: front matter: invalid YAML: a quoted scalar opened here is never closed",
+    ),
     "invalid-yaml-indent": (b"---\ntitle: T\n  author: A\n---\nbody\n", ":3: front matter: invalid YAML:"),
     "missing-title": (b"---\nauthor: A\n---\nbody\n", ":3: front matter: 'title' is required"),
     "no-authors": (b"---\ntitle: T\n---\nbody\n", ":3: front matter: 'authors' is required"),
-    "empty-authors": (b"---\ntitle: T\nauthors: []\n---\nbody\n",
-                      ":3: front matter: 'authors' must list at least one person"),
-    "unknown-key": (GOOD_HEAD.encode() + b"revewers: []\n---\nbody\n",
-                    ":4: front matter: unknown key 'revewers' (did you mean 'reviewers'?)"),
-    "not-a-date": (GOOD_HEAD.encode() + b"date: next tuesday\n---\nbody\n",
-                   ":4: front matter: 'date' is not a date: 'next tuesday' (use YYYY-MM-DD)"),
-    "impossible-date": (GOOD_HEAD.encode() + b"date: 2026-02-30\n---\nbody\n",
-                        ":4: front matter: 'date' is not a date: '2026-02-30'"),
-    "review-date": (b"---\ntitle: T\nauthor: A\nreviewers:\n  - name: R\n    reviewed: soon\n---\nbody\n",
-                    ":6: front matter: 'reviewers[0].reviewed' is not a date: 'soon'"),
-    "unquoted-isbn": (GOOD_HEAD.encode() + b"isbn: 9780306406157\n---\nbody\n",
-                      ":4: front matter: 'isbn' must be quoted text"),
-    "bad-isbn": (GOOD_HEAD.encode() + b'isbn: "978-0-306-40615-8"\n---\nbody\n',
-                 ":4: front matter: 'isbn' is not a valid ISBN-10 or ISBN-13"),
+    "empty-authors": (
+        b"---\ntitle: T\nauthors: []\n---\nbody\n",
+        ":3: front matter: 'authors' must list at least one person",
+    ),
+    "unknown-key": (
+        GOOD_HEAD.encode() + b"revewers: []\n---\nbody\n",
+        ":4: front matter: unknown key 'revewers' (did you mean 'reviewers'?)",
+    ),
+    "not-a-date": (
+        GOOD_HEAD.encode() + b"date: next tuesday\n---\nbody\n",
+        ":4: front matter: 'date' is not a date: 'next tuesday' (use YYYY-MM-DD)",
+    ),
+    "impossible-date": (
+        GOOD_HEAD.encode() + b"date: 2026-02-30\n---\nbody\n",
+        ":4: front matter: 'date' is not a date: '2026-02-30'",
+    ),
+    "review-date": (
+        b"---\ntitle: T\nauthor: A\nreviewers:\n  - name: R\n    reviewed: soon\n---\nbody\n",
+        ":6: front matter: 'reviewers[0].reviewed' is not a date: 'soon'",
+    ),
+    "unquoted-isbn": (
+        GOOD_HEAD.encode() + b"isbn: 9780306406157\n---\nbody\n",
+        ":4: front matter: 'isbn' must be quoted text",
+    ),
+    "bad-isbn": (
+        GOOD_HEAD.encode() + b'isbn: "978-0-306-40615-8"\n---\nbody\n',
+        ":4: front matter: 'isbn' is not a valid ISBN-10 or ISBN-13",
+    ),
     "empty-file": (b"", ":1: the file is empty"),
     "not-utf8": (GOOD_HEAD.encode() + b"---\n\nCaf\xe9 au lait\n", ":6: not UTF-8 text (byte 0xe9)"),
-    "missing-image": (GOOD_HEAD.encode() + b"---\n\nIntro.\n\n![A chart](images/chart.png)\n",
-                      ":8: image 'images/chart.png' not found"),
+    "missing-image": (
+        GOOD_HEAD.encode() + b"---\n\nIntro.\n\n![A chart](images/chart.png)\n",
+        ":8: image 'images/chart.png' not found",
+    ),
     "no-front-matter": (b"# Just Markdown\n", ":1: front matter: the file must start with a '---' line"),
-    "unterminated": (b"---\ntitle: T\nauthor: A\n", ":1: front matter: the '---' block opened here is never closed"),
+    "unterminated": (
+        b"---\ntitle: T\nauthor: A\n",
+        ":1: front matter: the '---' block opened here is never closed",
+    ),
     "front-matter-list": (b"---\n- a\n- b\n---\nbody\n", ":2: front matter: expected a mapping"),
-    "duplicate-key": (GOOD_HEAD.encode() + b"title: U\n---\nbody\n", ":4: front matter: duplicate key 'title'"),
-    "image-outside-root": (GOOD_HEAD.encode() + b"---\n\n![x](../../secret.png)\n",
-                           ":6: image '../../secret.png' points outside the project folder"),
+    "duplicate-key": (
+        GOOD_HEAD.encode() + b"title: U\n---\nbody\n",
+        ":4: front matter: duplicate key 'title'",
+    ),
+    "image-outside-root": (
+        GOOD_HEAD.encode() + b"---\n\n![x](../../secret.png)\n",
+        ":6: image '../../secret.png' points outside the project folder",
+    ),
 }
 
 
@@ -77,12 +103,15 @@ def test_bad_input_reports_file_and_line(project: Path, case: str):
 
 def test_all_front_matter_problems_are_reported_at_once(project: Path):
     (project / "manuscripts" / "many.md").write_text(
-        "---\nauthors:\n  - name: A\n    credentails: M.D.\ndate: someday\nkeyword: [x]\n---\nbody\n")
+        "---\nauthors:\n  - name: A\n    credentails: M.D.\ndate: someday\nkeyword: [x]\n---\nbody\n"
+    )
     result = run_pubkit("build", "manuscripts/many.md", cwd=project)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert "manuscripts/many.md:4: front matter: unknown key 'credentails' in 'authors[0]' " \
-           "(did you mean 'credentials'?)" in lines
+    assert (
+        "manuscripts/many.md:4: front matter: unknown key 'credentails' in 'authors[0]' "
+        "(did you mean 'credentials'?)" in lines
+    )
     assert "manuscripts/many.md:5: front matter: 'date' is not a date: 'someday' (use YYYY-MM-DD)" in lines
     assert "manuscripts/many.md:6: front matter: unknown key 'keyword' (did you mean 'keywords'?)" in lines
     assert "manuscripts/many.md:7: front matter: 'title' is required" in lines
@@ -106,6 +135,8 @@ def test_usage_errors_exit_2(project: Path):
 
 def test_bom_and_crlf_work(project: Path):
     text = GOOD_HEAD + "date: 2026-01-02\n---\n\n## Section\n\nText.\n"
-    (project / "manuscripts" / "windows.md").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    (project / "manuscripts" / "windows.md").write_bytes(
+        b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode()
+    )
     result = run_pubkit("build", "manuscripts/windows.md", "--format", "epub", cwd=project)
     assert result.returncode == 0, result.stderr

@@ -63,4 +63,8 @@ def test_epub_body_has_every_sentence(sample_build):
     assert len(headings) == 5
     items = body.findall(".//{*}ul/{*}li")
     assert [li.find("{*}strong").text for li in items] == [
-        "Food Sources:", "Supplements:", "Topical Magnesium:", "Hydration:"]
+        "Food Sources:",
+        "Supplements:",
+        "Topical Magnesium:",
+        "Hydration:",
+    ]

@@ -21,7 +21,9 @@ from .conftest import ROOT, SAMPLE
 def test_public_api_is_exported():
     for name in pubkit.__all__:
         assert hasattr(pubkit, name), name
-    assert {"load", "render", "write_pdf", "write_epub", "build", "PubkitError", "Diagnostic"} <= set(pubkit.__all__)
+    assert {"load", "render", "write_pdf", "write_epub", "build", "PubkitError", "Diagnostic"} <= set(
+        pubkit.__all__
+    )
 
 
 def test_epub_only_build_does_not_import_weasyprint(tmp_path):
@@ -33,7 +35,9 @@ def test_epub_only_build_does_not_import_weasyprint(tmp_path):
         "    assert not exc.code, exc.code\n"
         "print('weasyprint' in sys.modules, 'fontTools' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert result.stdout.splitlines()[-1] == "False False"
     assert (tmp_path / "magnesium-for-sciatica.epub").is_file()
 
@@ -81,7 +85,7 @@ def test_smart_punctuation_is_unicode_not_entities():
 def test_scripts_and_handlers_are_removed():
     html = markdown_to_xhtml(
         '<script>alert(1)</script>\n\n<p onclick="x()">hi</p>\n\n[a](javascript:alert(1))\n\n'
-        "Text\n{: onmouseover=alert(1) style=\"background:url(http://x)\" }\n"
+        'Text\n{: onmouseover=alert(1) style="background:url(http://x)" }\n'
     ).html
     assert "<script" not in html and "onclick" not in html and "javascript:" not in html
     root = etree.fromstring(f"<div>{html}</div>")
@@ -90,11 +94,30 @@ def test_scripts_and_handlers_are_removed():
     assert "Text" in html
 
 
-_markdown_bits = st.sampled_from([
-    "# H\n", "## Sub\n", "- item\n", "1. one\n", "> quote\n", "`code`", "```\nfenced <x>\n```\n", "**b**",
-    "*i*", "[l](http://e.com)", "![alt](x.png)", "| a | b |\n|---|---|\n| 1 | 2 |\n", "Term\n: Def\n",
-    "Text[^1]\n\n[^1]: Note\n", "<div>raw</div>", "<br>", "&nbsp;", "&copy;", "<b>unclosed", "\n\n",
-])
+_markdown_bits = st.sampled_from(
+    [
+        "# H\n",
+        "## Sub\n",
+        "- item\n",
+        "1. one\n",
+        "> quote\n",
+        "`code`",
+        "```\nfenced <x>\n```\n",
+        "**b**",
+        "*i*",
+        "[l](http://e.com)",
+        "![alt](x.png)",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "Term\n: Def\n",
+        "Text[^1]\n\n[^1]: Note\n",
+        "<div>raw</div>",
+        "<br>",
+        "&nbsp;",
+        "&copy;",
+        "<b>unclosed",
+        "\n\n",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -103,3 +126,10 @@ def test_any_markdown_renders_to_well_formed_xhtml(parts):
     fragment = markdown_to_xhtml("".join(parts), top_level=2)
     etree.fromstring(f"<div>{fragment.html}</div>".encode())  # raises if not well-formed XML
     assert all(h.level >= 2 for h in fragment.headings)
+
+
+def test_code_is_lint_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "src", "tests"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout

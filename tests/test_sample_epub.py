@@ -15,13 +15,18 @@ from .conftest import OPF_NS, SAMPLE, read_opf, run_pubkit, spine_hrefs
 def test_epubcheck_reports_nothing(sample_build):
     report = run_epubcheck(sample_build.epub)
     assert report.version.startswith("5.3")
-    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [d.format() for d in report.diagnostics]
+    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [
+        d.format() for d in report.diagnostics
+    ]
     assert report.diagnostics == ()
 
 
 def _refines(opf, element_id: str, prop: str) -> list[str]:
-    return [m.text for m in opf.iterfind(".//opf:metadata/opf:meta", OPF_NS)
-            if m.get("refines") == f"#{element_id}" and m.get("property") == prop]
+    return [
+        m.text
+        for m in opf.iterfind(".//opf:metadata/opf:meta", OPF_NS)
+        if m.get("refines") == f"#{element_id}" and m.get("property") == prop
+    ]
 
 
 def test_author_is_creator_with_aut_role(sample_build):
@@ -41,14 +46,18 @@ def test_reviewer_is_contributor_with_rev_role(sample_build):
 
 def test_metadata(sample_build):
     opf = read_opf(sample_build.epub)
-    text = {tag: [e.text for e in opf.findall(f".//dc:{tag}", OPF_NS)]
-            for tag in ("title", "language", "date", "description", "subject")}
+    text = {
+        tag: [e.text for e in opf.findall(f".//dc:{tag}", OPF_NS)]
+        for tag in ("title", "language", "date", "description", "subject")
+    }
     assert text["title"] == ["Magnesium for Sciatica: Pain Relief & Support"]
     assert text["language"] == ["en-US"]
     assert text["date"] == ["2026-11-23"]
     assert text["description"][0].startswith("How magnesium supports muscle function")
     assert "magnesium" in text["subject"] and "sciatica" in text["subject"]
-    modified = [m.text for m in opf.iterfind(".//opf:meta", OPF_NS) if m.get("property") == "dcterms:modified"]
+    modified = [
+        m.text for m in opf.iterfind(".//opf:meta", OPF_NS) if m.get("property") == "dcterms:modified"
+    ]
     assert len(modified) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", modified[0])
 
 
@@ -92,7 +101,10 @@ def test_every_xhtml_is_well_formed_without_named_entities(sample_build):
 
 
 def test_front_matter_documents_carry_semantics(sample_build):
-    docs = {name.rsplit("/", 1)[-1]: etree.fromstring(data) for name, data in _documents(sample_build.epub).items()}
+    docs = {
+        name.rsplit("/", 1)[-1]: etree.fromstring(data)
+        for name, data in _documents(sample_build.epub).items()
+    }
     epub_type = "{http://www.idpf.org/2007/ops}type"
     credits = docs["credits.xhtml"].find(".//{*}section")
     assert credits.get(epub_type) == "credits" and credits.get("role") == "doc-credits"

@@ -35,10 +35,12 @@ def text(pdf):
 def test_front_matter_text_is_present(text):
     for expected in [
         "Magnesium for Sciatica: Pain Relief & Support",
-        "Written by", "Luat Duong",
+        "Written by",
+        "Luat Duong",
         "Luat is a health and performance enthusiast with seven years of experience",
         "with a focus on nutritional epidemiology.",
-        "Medically reviewed by", "Dr. Hanna Spears, M.D.",
+        "Medically reviewed by",
+        "Dr. Hanna Spears, M.D.",
         "As a Board-Certified Internal Medicine Physician practicing in Los Angeles",
         "with patient safety in mind.",
         "Reviewed on November 1, 2026",
@@ -52,8 +54,11 @@ def test_front_matter_text_is_present(text):
 def test_sections_and_faq_are_present(text):
     for heading in SECTIONS:
         assert squash(heading) in text, heading
-    for question in ["Q1: Can magnesium directly cure sciatica?", "Q2: Is there a risk of taking too much magnesium?",
-                     "Q3: How long will it take to feel the effects of magnesium?"]:
+    for question in [
+        "Q1: Can magnesium directly cure sciatica?",
+        "Q2: Is there a risk of taking too much magnesium?",
+        "Q3: How long will it take to feel the effects of magnesium?",
+    ]:
         assert squash(question) in text, question
     assert squash("Always consult with a healthcare provider before starting supplements.") in text
 
@@ -92,6 +97,7 @@ def test_bookmarks_for_every_section(pdf):
                 yield from titles(item)
             else:
                 yield item.title
+
     found = list(titles(pdf.outline))
     for heading in SECTIONS:
         assert heading in found
@@ -112,8 +118,11 @@ def test_every_font_is_embedded(pdf, sample_build):
         fonts.extend(_fonts(page["/Resources"], set()))
     assert fonts
     for font in fonts:
-        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"] if "/DescendantFonts" in font \
+        descriptor = (
+            font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            if "/DescendantFonts" in font
             else font["/FontDescriptor"]
+        )
         assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font["/BaseFont"]
     listing = subprocess.run(["pdffonts", str(sample_build.pdf)], capture_output=True, text=True, check=True)
     rows = listing.stdout.splitlines()[2:]

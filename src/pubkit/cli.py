@@ -33,15 +33,32 @@ def main() -> None:
 
 @main.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "formats", default="pdf,epub", show_default=True, callback=_formats,
-              help="Formats to build, comma-separated: pdf, epub.")
-@click.option("--out", "out_dir", default="output", show_default=True, type=click.Path(path_type=Path),
-              help="Folder the outputs are written to.")
-@click.option("--paper", type=click.Choice(PAPER_SIZES, case_sensitive=False), default=None,
-              help="PDF paper size (default from pubkit.toml, else letter).")
+@click.option(
+    "--format",
+    "formats",
+    default="pdf,epub",
+    show_default=True,
+    callback=_formats,
+    help="Formats to build, comma-separated: pdf, epub.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="output",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder the outputs are written to.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(PAPER_SIZES, case_sensitive=False),
+    default=None,
+    help="PDF paper size (default from pubkit.toml, else letter).",
+)
 @click.option("--keep-html", is_flag=True, help="Also write the HTML fed to WeasyPrint, for debugging.")
-def build_command(paths: tuple[Path, ...], formats: tuple[str, ...], out_dir: Path, paper: str | None,
-                  keep_html: bool) -> None:
+def build_command(
+    paths: tuple[Path, ...], formats: tuple[str, ...], out_dir: Path, paper: str | None, keep_html: bool
+) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT."""
     # WeasyPrint and fontTools log layout warnings; pubkit reports its own findings.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -64,8 +81,10 @@ def build_command(paths: tuple[Path, ...], formats: tuple[str, ...], out_dir: Pa
             if os.environ.get("PUBKIT_DEBUG"):
                 raise
             failed += 1
-            click.echo(f"{path}: internal error: {type(exc).__name__}: {exc} "
-                       "(set PUBKIT_DEBUG=1 for the traceback)", err=True)
+            click.echo(
+                f"{path}: internal error: {type(exc).__name__}: {exc} (set PUBKIT_DEBUG=1 for the traceback)",
+                err=True,
+            )
             continue
         for output in result.outputs:
             click.echo(f"wrote {output}")

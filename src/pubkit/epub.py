@@ -60,21 +60,33 @@ def write_epub(book: Book) -> bytes:
         eb.add_item(item)
         if doc.kind != "nav" or book.has_toc:
             spine.append(item)
-    eb.add_item(epub.EpubItem(uid="css", file_name=STYLESHEET, media_type="text/css",
-                              content=theme.read("epub.css").encode()))
+    eb.add_item(
+        epub.EpubItem(
+            uid="css", file_name=STYLESHEET, media_type="text/css", content=theme.read("epub.css").encode()
+        )
+    )
     for index, asset in enumerate(book.assets):
-        eb.add_item(epub.EpubItem(uid=f"img-{index}", file_name=asset.href, media_type=asset.media_type,
-                                  content=asset.data))
+        eb.add_item(
+            epub.EpubItem(
+                uid=f"img-{index}", file_name=asset.href, media_type=asset.media_type, content=asset.data
+            )
+        )
     eb.add_item(epub.EpubNcx())
     eb.toc = build_ncx_toc(book, documents)
     eb.spine = spine
     eb.guide = [{"type": "text", "href": page_href("body"), "title": m.title}]
 
     raw = io.BytesIO()
-    epub.EpubWriter(raw, eb, {
-        "mtime": stamp.replace(tzinfo=None), "epub3_landmark": False, "epub3_pages": False,
-        "raise_exceptions": True,
-    }).write()
+    epub.EpubWriter(
+        raw,
+        eb,
+        {
+            "mtime": stamp.replace(tzinfo=None),
+            "epub3_landmark": False,
+            "epub3_pages": False,
+            "raise_exceptions": True,
+        },
+    ).write()
     return reproducible_zip(raw.getvalue(), stamp)
 
 
@@ -93,21 +105,40 @@ def build_documents(book: Book, theme: Theme) -> list[Document]:
             documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
             landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
             continue
-        html = theme.render("page.xhtml.j2", m=m, title=page.title if page.kind != "body" else m.title,
-                            stylesheet=STYLESHEET, kind=page.kind, page_html=page.html)
+        html = theme.render(
+            "page.xhtml.j2",
+            m=m,
+            title=page.title if page.kind != "body" else m.title,
+            stylesheet=STYLESHEET,
+            kind=page.kind,
+            page_html=page.html,
+        )
         documents.append(Document(page_href(page.kind), page.title, html.encode("utf-8"), page.kind))
         if page.kind != "body":
             front.append({"href": page_href(page.kind), "title": page.title})
         if page.landmark:
-            landmarks.append({"type": page.landmark, "href": page_href(page.kind),
-                              "title": "Start of content" if page.kind == "body" else page.title})
+            landmarks.append(
+                {
+                    "type": page.landmark,
+                    "href": page_href(page.kind),
+                    "title": "Start of content" if page.kind == "body" else page.title,
+                }
+            )
     if not any(d.kind == "nav" for d in documents):
         documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
         landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
-    nav = theme.render("nav.xhtml.j2", m=m, stylesheet=STYLESHEET, front=front, toc=heading_tree(book.headings),
-                       body_href=page_href("body"), landmarks=landmarks)
-    return [Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d
-            for d in documents]
+    nav = theme.render(
+        "nav.xhtml.j2",
+        m=m,
+        stylesheet=STYLESHEET,
+        front=front,
+        toc=heading_tree(book.headings),
+        body_href=page_href("body"),
+        landmarks=landmarks,
+    )
+    return [
+        Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d for d in documents
+    ]
 
 
 def build_ncx_toc(book: Book, documents: list[Document]) -> list:
@@ -118,10 +149,13 @@ def build_ncx_toc(book: Book, documents: list[Document]) -> list:
         if doc.kind not in ("nav", "body"):
             entries.append(epub.Link(doc.href, doc.title, f"ncx-{next(counter)}"))
     for item in heading_tree(book.headings):
-        link = epub.Link(f"{page_href('body')}#{item['heading'].id}", item["heading"].text,
-                         f"ncx-{next(counter)}")
-        children = [epub.Link(f"{page_href('body')}#{c['heading'].id}", c["heading"].text,
-                              f"ncx-{next(counter)}") for c in item["children"]]
+        link = epub.Link(
+            f"{page_href('body')}#{item['heading'].id}", item["heading"].text, f"ncx-{next(counter)}"
+        )
+        children = [
+            epub.Link(f"{page_href('body')}#{c['heading'].id}", c["heading"].text, f"ncx-{next(counter)}")
+            for c in item["children"]
+        ]
         entries.append((link, children) if children else link)
     if not book.headings:
         entries.append(epub.Link(page_href("body"), book.manuscript.title, f"ncx-{next(counter)}"))

@@ -216,7 +216,9 @@ class _Validator:
             text = self.text(path, value, required=True)
             return Disclaimer(DEFAULT_DISCLAIMER_TITLE, text) if text else None
         if not isinstance(value, dict):
-            self.error(path, f"'disclaimer' must be text, or a mapping with title and text, not {_kind(value)}")
+            self.error(
+                path, f"'disclaimer' must be text, or a mapping with title and text, not {_kind(value)}"
+            )
             return None
         self.mapping_keys(path, value, DISCLAIMER_KEYS)
         title = self.text(path + ("title",), value.get("title")) or DEFAULT_DISCLAIMER_TITLE
@@ -240,8 +242,11 @@ class _Validator:
         if value is None:
             return ""
         if isinstance(value, int | float) and not isinstance(value, bool):
-            self.error(path, "'isbn' must be quoted text, e.g. isbn: \"978-0-306-40615-7\" "
-                       "(unquoted, YAML reads it as a number)")
+            self.error(
+                path,
+                "'isbn' must be quoted text, e.g. isbn: \"978-0-306-40615-7\" "
+                "(unquoted, YAML reads it as a number)",
+            )
             return ""
         text = self.text(path, value)
         if text and not isbn_is_valid(text):

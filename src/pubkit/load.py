@@ -17,8 +17,16 @@ def read_text(path: Path) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise PubkitError([Diagnostic(path, None, f"the file is {size // (1024 * 1024)} MiB; "
-                                          f"manuscripts are limited to {MAX_BYTES // (1024 * 1024)} MiB")])
+            raise PubkitError(
+                [
+                    Diagnostic(
+                        path,
+                        None,
+                        f"the file is {size // (1024 * 1024)} MiB; "
+                        f"manuscripts are limited to {MAX_BYTES // (1024 * 1024)} MiB",
+                    )
+                ]
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise PubkitError([Diagnostic(path, None, "no such file")]) from None
@@ -52,8 +60,13 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
 
         resolved = resolve_local(values["cover"], path.parent, root)
         if isinstance(resolved, str):
-            problems.append(Diagnostic(path, _key_line(parts.yaml_text, "cover", parts.yaml_first_line),
-                                       f"front matter: cover: {resolved}"))
+            problems.append(
+                Diagnostic(
+                    path,
+                    _key_line(parts.yaml_text, "cover", parts.yaml_first_line),
+                    f"front matter: cover: {resolved}",
+                )
+            )
         else:
             cover = resolved
     if problems:

@@ -1,7 +1,7 @@
 """The frozen model in the middle of the pipeline.
 
-    load(path)      -> Manuscript   (front matter validated, body still Markdown)
-    render(...)     -> Book         (XHTML fragments, headings, assets; both backends read it)
+load(path)      -> Manuscript   (front matter validated, body still Markdown)
+render(...)     -> Book         (XHTML fragments, headings, assets; both backends read it)
 """
 
 from __future__ import annotations

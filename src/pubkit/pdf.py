@@ -31,8 +31,13 @@ def compose_html(book: Book, options: PdfOptions = PdfOptions()) -> str:
     """The single HTML document WeasyPrint lays out (worth keeping for debugging)."""
     stamp = build_timestamp(book.manuscript).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Theme(book.theme_dir).render(
-        "print.html.j2", m=book.manuscript, pages=book.pages, paper=options.paper,
-        version=__version__, created=stamp, modified=stamp,
+        "print.html.j2",
+        m=book.manuscript,
+        pages=book.pages,
+        paper=options.paper,
+        version=__version__,
+        created=stamp,
+        modified=stamp,
     )
 
 

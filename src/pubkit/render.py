@@ -37,8 +37,13 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         data = resolved.read_bytes()
         media_type = _media_type(data, resolved)
         if media_type is None:
-            problems.append(Diagnostic(manuscript.path, manuscript.line_of(src),
-                                       f"image {src!r} is not a PNG, JPEG, GIF, WebP or SVG file"))
+            problems.append(
+                Diagnostic(
+                    manuscript.path,
+                    manuscript.line_of(src),
+                    f"image {src!r} is not a PNG, JPEG, GIF, WebP or SVG file",
+                )
+            )
             return src
         digest = hashlib.sha256(data).hexdigest()[:10]
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.stem)[:40] or "image"
@@ -57,26 +62,62 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         "m": manuscript,
         "authors": [_credit(p, reviewer=False) for p in manuscript.authors],
         "reviewers": [_credit(p, reviewer=True) for p in manuscript.reviewers],
-        "disclaimer_html": Markup(inline_markdown(manuscript.disclaimer.text)) if manuscript.disclaimer else "",
+        "disclaimer_html": Markup(inline_markdown(manuscript.disclaimer.text))
+        if manuscript.disclaimer
+        else "",
         "headings": headings,
         "toc": heading_tree(headings),
         "body_html": Markup(body.html),
         "credits_title": _credits_title(manuscript),
     }
     pages = [
-        Page("titlepage", "pubkit-titlepage", "Title page", theme.render("titlepage.html.j2", **context),
-             epub_type="titlepage", landmark="titlepage"),
-        Page("credits", "pubkit-credits", _credits_title(manuscript), theme.render("credits.html.j2", **context),
-             epub_type="credits"),
+        Page(
+            "titlepage",
+            "pubkit-titlepage",
+            "Title page",
+            theme.render("titlepage.html.j2", **context),
+            epub_type="titlepage",
+            landmark="titlepage",
+        ),
+        Page(
+            "credits",
+            "pubkit-credits",
+            _credits_title(manuscript),
+            theme.render("credits.html.j2", **context),
+            epub_type="credits",
+        ),
     ]
     if manuscript.disclaimer:
-        pages.append(Page("disclaimer", "pubkit-disclaimer", manuscript.disclaimer.title,
-                          theme.render("disclaimer.html.j2", **context), epub_type="notice"))
+        pages.append(
+            Page(
+                "disclaimer",
+                "pubkit-disclaimer",
+                manuscript.disclaimer.title,
+                theme.render("disclaimer.html.j2", **context),
+                epub_type="notice",
+            )
+        )
     if has_toc:
-        pages.append(Page("toc", "pubkit-toc", "Contents", theme.render("toc.html.j2", **context),
-                          epub_type="toc", landmark="toc"))
-    pages.append(Page("body", "pubkit-body", manuscript.title, theme.render("body.html.j2", **context),
-                      epub_type="bodymatter", landmark="bodymatter"))
+        pages.append(
+            Page(
+                "toc",
+                "pubkit-toc",
+                "Contents",
+                theme.render("toc.html.j2", **context),
+                epub_type="toc",
+                landmark="toc",
+            )
+        )
+    pages.append(
+        Page(
+            "body",
+            "pubkit-body",
+            manuscript.title,
+            theme.render("body.html.j2", **context),
+            epub_type="bodymatter",
+            landmark="bodymatter",
+        )
+    )
     return Book(
         manuscript=manuscript,
         pages=tuple(pages),
@@ -110,8 +151,13 @@ def credit_label(person: Person, reviewer: bool) -> str:
 
 
 def _credits_title(manuscript: Manuscript) -> str:
-    return "Authors and reviewers" if manuscript.reviewers else "About the author" if len(
-        manuscript.authors) == 1 else "About the authors"
+    return (
+        "Authors and reviewers"
+        if manuscript.reviewers
+        else "About the author"
+        if len(manuscript.authors) == 1
+        else "About the authors"
+    )
 
 
 def heading_tree(headings: tuple[Heading, ...]) -> list[dict]:

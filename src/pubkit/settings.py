@@ -1,8 +1,8 @@
 """Project settings from `pubkit.toml` at the project root.
 
-    lang   = "en"        default language when a manuscript gives none
-    paper  = "letter"    PDF paper size: "letter" or "a4"
-    theme  = "default"   folder under styles/ holding templates, CSS and fonts
+lang   = "en"        default language when a manuscript gives none
+paper  = "letter"    PDF paper size: "letter" or "a4"
+theme  = "default"   folder under styles/ holding templates, CSS and fonts
 """
 
 from __future__ import annotations
