@@ -133,3 +133,21 @@ def test_code_is_lint_clean():
         [sys.executable, "-m", "ruff", "check", "src", "tests"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_a4_by_setting(tmp_path):
+    import shutil
+
+    import pypdf
+
+    from .conftest import run_pubkit
+
+    (tmp_path / "manuscripts").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "manuscripts")
+    (tmp_path / "pubkit.toml").write_text('paper = "a4"\n')
+    assert run_pubkit("build", "--format", "pdf", cwd=tmp_path).returncode == 0
+    box = pypdf.PdfReader(tmp_path / "output" / "magnesium-for-sciatica.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    assert run_pubkit("build", "--format", "pdf", "--paper", "letter", cwd=tmp_path).returncode == 0
+    box = pypdf.PdfReader(tmp_path / "output" / "magnesium-for-sciatica.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
