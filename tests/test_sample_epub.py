@@ -76,7 +76,7 @@ def test_identifier_is_stable_across_rebuilds(sample_build, tmp_path):
 
 def test_spine_order_front_matter_then_body(sample_build):
     spine = spine_hrefs(sample_build.epub)
-    assert spine == ["titlepage.xhtml", "credits.xhtml", "disclaimer.xhtml", "nav.xhtml", "body.xhtml"]
+    assert spine == ["cover.xhtml", "titlepage.xhtml", "credits.xhtml", "disclaimer.xhtml", "nav.xhtml", "body.xhtml"]
     assert spine.index("disclaimer.xhtml") < spine.index("body.xhtml")
 
 
@@ -94,7 +94,7 @@ def _documents(epub):
 
 def test_every_xhtml_is_well_formed_without_named_entities(sample_build):
     documents = _documents(sample_build.epub)
-    assert len(documents) == 5
+    assert len(documents) == 6
     for name, data in documents.items():
         etree.fromstring(data)  # raises on anything not well-formed XML
         assert not re.search(rb"&(?!amp;|lt;|gt;|quot;|apos;|#)\w+;", data), name

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from ebooklib import epub
 
 from .dates import build_timestamp
-from .model import Book, Manuscript
+from .a11y import CONFORMS_TO, assess
+from .cover import book_cover
+from .model import Asset, Book, Manuscript
 from .render import heading_tree
 from .theme import Theme
 
@@ -48,10 +50,18 @@ def write_epub(book: Book) -> bytes:
     theme = Theme(book.theme_dir)
     m = book.manuscript
     stamp = build_timestamp(m)
-    documents = build_documents(book, theme)
+    cover, _ = book_cover(book)
+    documents = build_documents(book, theme, cover)
 
     eb = epub.EpubBook()
     build_metadata(eb, m, stamp)
+    build_accessibility_metadata(eb, book)
+    if book.direction == "rtl":
+        eb.set_direction("rtl")
+    cover_item = epub.EpubCover(uid="cover-image", file_name=cover.href)
+    cover_item.media_type, cover_item.content = cover.media_type, cover.data
+    eb.add_item(cover_item)
+    eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})  # EPUB 2 readers, KDP
     spine: list = []
     for doc in documents:
         item = epub.EpubItem(uid=f"doc-{doc.kind}", file_name=doc.href, media_type=XHTML, content=doc.content)
@@ -74,7 +84,10 @@ def write_epub(book: Book) -> bytes:
     eb.add_item(epub.EpubNcx())
     eb.toc = build_ncx_toc(book, documents)
     eb.spine = spine
-    eb.guide = [{"type": "text", "href": page_href("body"), "title": m.title}]
+    eb.guide = [
+        {"type": "cover", "href": "cover.xhtml", "title": "Cover"},
+        {"type": "text", "href": page_href("body"), "title": m.title},
+    ]
 
     raw = io.BytesIO()
     epub.EpubWriter(
@@ -94,25 +107,35 @@ def page_href(kind: str) -> str:
     return f"{kind}.xhtml"
 
 
-def build_documents(book: Book, theme: Theme) -> list[Document]:
-    """Front matter and body documents in reading order, the nav where the TOC belongs."""
+def cover_alt(m: Manuscript) -> str:
+    names = ", ".join(a.display_name for a in m.authors)
+    title = f"{m.title}: {m.subtitle}" if m.subtitle else m.title
+    return f"Cover: {title}, by {names}"
+
+
+def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
+    """Cover, front matter and body documents in reading order, the nav where the TOC belongs."""
     m = book.manuscript
-    documents = []
+    common = {"m": m, "stylesheet": STYLESHEET, "dir": book.direction}
+    cover_html = theme.render("cover.html.j2", cover_href=cover.href, cover_alt=cover_alt(m))
+    documents = [
+        Document(
+            "cover.xhtml",
+            "Cover",
+            theme.render("page.xhtml.j2", title="Cover", kind="cover", page_html=cover_html, **common).encode(
+                "utf-8"
+            ),
+            "cover",
+        )
+    ]
     front = []
-    landmarks = []
+    landmarks = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"}]
     for page in book.pages:
         if page.kind == "toc":
             documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
             landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
             continue
-        html = theme.render(
-            "page.xhtml.j2",
-            m=m,
-            title=page.title if page.kind != "body" else m.title,
-            stylesheet=STYLESHEET,
-            kind=page.kind,
-            page_html=page.html,
-        )
+        html = theme.render("page.xhtml.j2", title=page.title, kind=page.kind, page_html=page.html, **common)
         documents.append(Document(page_href(page.kind), page.title, html.encode("utf-8"), page.kind))
         if page.kind != "body":
             front.append({"href": page_href(page.kind), "title": page.title})
@@ -126,15 +149,14 @@ def build_documents(book: Book, theme: Theme) -> list[Document]:
             )
     if not any(d.kind == "nav" for d in documents):
         documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
-        landmarks.insert(1, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
+        landmarks.insert(2, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
     nav = theme.render(
         "nav.xhtml.j2",
-        m=m,
-        stylesheet=STYLESHEET,
         front=front,
         toc=heading_tree(book.headings),
         body_href=page_href("body"),
         landmarks=landmarks,
+        **common,
     )
     return [
         Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d for d in documents
@@ -146,7 +168,7 @@ def build_ncx_toc(book: Book, documents: list[Document]) -> list:
     entries: list = []
     counter = iter(range(1, 10_000))
     for doc in documents:
-        if doc.kind not in ("nav", "body"):
+        if doc.kind not in ("nav", "body", "cover"):
             entries.append(epub.Link(doc.href, doc.title, f"ncx-{next(counter)}"))
     for item in heading_tree(book.headings):
         link = epub.Link(
@@ -191,6 +213,28 @@ def build_metadata(eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime) -> None
         eb.add_metadata("DC", "rights", m.rights)
     if m.isbn and not identifier(m).startswith("urn:isbn:"):
         eb.add_metadata("DC", "identifier", "urn:isbn:" + m.isbn.replace("-", ""), {"id": "isbn"})
+
+
+def build_accessibility_metadata(eb: epub.EpubBook, book: Book) -> None:
+    a11y = assess(book)
+    for mode in a11y.access_modes:
+        eb.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
+    for modes in a11y.access_modes_sufficient:
+        eb.add_metadata(None, "meta", modes, {"property": "schema:accessModeSufficient"})
+    for feature in a11y.features:
+        eb.add_metadata(None, "meta", feature, {"property": "schema:accessibilityFeature"})
+    for hazard in a11y.hazards:
+        eb.add_metadata(None, "meta", hazard, {"property": "schema:accessibilityHazard"})
+    eb.add_metadata(None, "meta", a11y.summary, {"property": "schema:accessibilitySummary"})
+    if a11y.conforms:
+        eb.add_metadata(None, "meta", CONFORMS_TO, {"property": "dcterms:conformsTo", "id": "conformance"})
+        if book.manuscript.publisher:
+            eb.add_metadata(
+                None,
+                "meta",
+                book.manuscript.publisher,
+                {"property": "a11y:certifiedBy", "refines": "#conformance"},
+            )
 
 
 def reproducible_zip(data: bytes, stamp: dt.datetime) -> bytes:

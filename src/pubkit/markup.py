@@ -107,10 +107,28 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
+class Finding:
+    """Something the renderer fixed or could not fix; `needle` locates it in the source."""
+
+    needle: str
+    message: str
+    code: str
+
+
+@dataclass(frozen=True)
 class Fragment:
     html: str  # well-formed XHTML, no namespace declarations, no root element
     headings: tuple[Heading, ...]
     images: tuple[str, ...]  # src of each <img>, as written
+    findings: tuple[Finding, ...] = ()
+    images_without_alt: int = 0
+    has_footnotes: bool = False
+
+
+# lxml cannot name an attribute "epub:type" outside a namespace; this stand-in is
+# renamed on serialisation (nh3 drops data-* attributes from input, so it is ours alone).
+_EPUB_TYPE = "data-pubkit-epub-type"
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _slugify(value: str, separator: str) -> str:
@@ -165,28 +183,121 @@ def markdown_to_xhtml(
     root = html.fragment_fromstring(clean, create_parent="div") if clean.strip() else None
     if root is None:
         return Fragment("", (), ())
-    levels = [int(el.tag[1]) for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6")]
-    shift = (top_level - min(levels)) if (levels and top_level) else 0
+    findings: list[Finding] = []
+    headings = _normalise_headings(root, top_level, id_prefix)
+    if id_prefix:
+        for el in root.iter():
+            if el.tag not in _HEADINGS and el.get("id"):
+                el.set("id", id_prefix + el.get("id"))
+            href = el.get("href") if el.tag == "a" else None
+            if href and href.startswith("#"):
+                el.set("href", "#" + id_prefix + href[1:])
+    findings.extend(_deduplicate_ids(root))
+    has_footnotes = _footnotes_as_epub_notes(root)
+    images = tuple(el.get("src", "") for el in root.iter("img"))
+    missing_alt = 0
+    for el in root.iter("img"):
+        if not (el.get("alt") or "").strip():
+            missing_alt += 1
+            findings.append(
+                Finding(
+                    el.get("src", ""),
+                    f"image {el.get('src', '')!r} has no alt text; "
+                    "screen reader users will not know what it shows",
+                    "no-alt",
+                )
+            )
+            el.set("alt", "")
+    if rewrite_src is not None:
+        for el in root.iter("img"):
+            el.set("src", rewrite_src(el.get("src", "")))
+    for el in root.iter("table"):
+        for row in el.iterfind("thead/tr"):
+            for cell in row.iterfind("th"):
+                cell.set("scope", cell.get("scope", "col"))
+    return Fragment(
+        serialize_children(root), tuple(headings), images, tuple(findings), missing_alt, has_footnotes
+    )
+
+
+def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: str) -> list[Heading]:
+    """Shift headings so the shallowest is `top_level`, and close gaps (h2 -> h4 becomes h2 -> h3):
+    reading systems and screen readers navigate by an outline without holes."""
+    elements = list(root.iter(*_HEADINGS))
+    if not elements:
+        return []
+    shift = (top_level - min(int(el.tag[1]) for el in elements)) if top_level else 0
+    previous = (top_level or 1) - 1
     headings = []
-    for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
-        level = max(1, min(6, int(el.tag[1]) + shift))
+    for el in elements:
+        level = max(1, min(6, int(el.tag[1]) + shift, previous + 1))
+        if top_level:
+            level = max(level, top_level)
+        previous = level
         el.tag = f"h{level}"
         if id_prefix and el.get("id"):
             el.set("id", id_prefix + el.get("id"))
         text = " ".join("".join(el.itertext()).split())
         headings.append(Heading(id=el.get("id", ""), level=level, text=text))
-    if id_prefix:
-        for el in root.iter():
-            if el.tag not in ("h1", "h2", "h3", "h4", "h5", "h6") and el.get("id"):
-                el.set("id", id_prefix + el.get("id"))
-            href = el.get("href") if el.tag == "a" else None
-            if href and href.startswith("#"):
-                el.set("href", "#" + id_prefix + href[1:])
-    images = tuple(el.get("src", "") for el in root.iter("img"))
-    if rewrite_src is not None:
-        for el in root.iter("img"):
-            el.set("src", rewrite_src(el.get("src", "")))
-    return Fragment(serialize_children(root), tuple(headings), images)
+    return headings
+
+
+def _deduplicate_ids(root: etree._Element) -> list[Finding]:
+    seen: set[str] = set()
+    findings = []
+    for el in root.iter():
+        ident = el.get("id")
+        if ident is None:
+            continue
+        if ident in seen:
+            n = 2
+            while f"{ident}-{n}" in seen:
+                n += 1
+            el.set("id", f"{ident}-{n}")
+            findings.append(
+                Finding(
+                    "#" + ident,
+                    f"id '{ident}' is used twice; the second became '{ident}-{n}'",
+                    "duplicate-id",
+                )
+            )
+            ident = f"{ident}-{n}"
+        seen.add(ident)
+    return findings
+
+
+def _footnotes_as_epub_notes(root: etree._Element) -> bool:
+    """Python-Markdown's footnote list becomes EPUB 3 notes: noterefs point at
+    <aside epub:type="footnote"> elements, which Apple Books and Kobo show as pop-ups."""
+    for ref in root.iterfind(".//a[@class='footnote-ref']"):
+        ref.set(_EPUB_TYPE, "noteref")
+        ref.set("role", "doc-noteref")
+    container = root.find(".//div[@class='footnote']")
+    if container is None:
+        return False
+    section = etree.Element("section", {"class": "footnotes", _EPUB_TYPE: "footnotes"})
+    section.set("aria-label", "Notes")
+    section.tail = container.tail
+    for number, item in enumerate(container.iterfind("ol/li"), start=1):
+        aside = etree.SubElement(section, "aside", {"id": item.get("id", ""), "class": "footnote"})
+        aside.set(_EPUB_TYPE, "footnote")
+        aside.set("role", "doc-footnote")
+        aside.text = item.text
+        for child in list(item):
+            aside.append(child)
+        first = aside.find("p")
+        if first is not None:
+            label = etree.Element("span", {"class": "footnote-label"})
+            label.text = f"{number}."
+            label.tail = " " + (first.text or "")
+            first.text = None
+            first.insert(0, label)
+        for back in aside.iterfind(".//a[@class='footnote-backref']"):
+            back.set("role", "doc-backlink")
+            back.set("aria-label", back.get("title", "Back to the text"))
+        aside.tail = "\n"
+    container.getparent().replace(container, section)
+    return True
 
 
 def serialize_children(root: etree._Element) -> str:
@@ -194,7 +305,7 @@ def serialize_children(root: etree._Element) -> str:
     parts = [_escape(root.text or "")]
     for child in root:
         parts.append(etree.tostring(child, method="xml", encoding="unicode", with_tail=True))
-    return "".join(parts)
+    return "".join(parts).replace(f" {_EPUB_TYPE}=", " epub:type=")
 
 
 def _escape(text: str) -> str:

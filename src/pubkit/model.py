@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "syr", "ug", "ur", "yi"}
+
+
 @dataclass(frozen=True)
 class Person:
     """An author or a reviewer. `bio` is Markdown in a Manuscript."""
@@ -112,9 +115,17 @@ class Book:
     manuscript: Manuscript
     pages: tuple[Page, ...]
     headings: tuple[Heading, ...]
-    assets: tuple[Asset, ...]
+    assets: tuple[Asset, ...]  # images the body uses (the cover is separate)
     theme_dir: Path
     has_toc: bool
+    images_without_alt: int = 0
+    has_footnotes: bool = False
+    warnings: tuple = ()  # Diagnostic: what the reader of the book may miss (no alt text, ...)
+
+    @property
+    def direction(self) -> str:
+        """'rtl' for right-to-left scripts, from the language tag."""
+        return "rtl" if self.manuscript.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
     @property
     def slug(self) -> str:

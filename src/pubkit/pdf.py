@@ -35,6 +35,7 @@ def compose_html(book: Book, options: PdfOptions = PdfOptions()) -> str:
         m=book.manuscript,
         pages=book.pages,
         paper=options.paper,
+        dir=book.direction,
         version=__version__,
         created=stamp,
         modified=stamp,

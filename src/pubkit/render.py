@@ -8,7 +8,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from .errors import Diagnostic, PubkitError
+from .errors import Diagnostic, PubkitError, Severity
 from .markup import inline_markdown, markdown_to_xhtml
 from .model import Asset, Book, Heading, Manuscript, Page, Person
 from .resources import resolve_local
@@ -54,6 +54,10 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
     body = markdown_to_xhtml(manuscript.body, top_level=2, rewrite_src=embed)
     if problems:
         raise PubkitError(problems)
+    warnings = tuple(
+        Diagnostic(manuscript.path, manuscript.line_of(f.needle), f.message, f.code, Severity.WARNING)
+        for f in body.findings
+    )
 
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
@@ -125,6 +129,9 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         assets=tuple(assets.values()),
         theme_dir=theme.folder,
         has_toc=has_toc,
+        images_without_alt=body.images_without_alt,
+        has_footnotes=body.has_footnotes,
+        warnings=warnings,
     )
 
 
