@@ -76,7 +76,14 @@ def test_identifier_is_stable_across_rebuilds(sample_build, tmp_path):
 
 def test_spine_order_front_matter_then_body(sample_build):
     spine = spine_hrefs(sample_build.epub)
-    assert spine == ["cover.xhtml", "titlepage.xhtml", "credits.xhtml", "disclaimer.xhtml", "nav.xhtml", "body.xhtml"]
+    assert spine == [
+        "cover.xhtml",
+        "titlepage.xhtml",
+        "credits.xhtml",
+        "disclaimer.xhtml",
+        "nav.xhtml",
+        "body.xhtml",
+    ]
     assert spine.index("disclaimer.xhtml") < spine.index("body.xhtml")
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from ebooklib import epub
 
-from .dates import build_timestamp
 from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
+from .dates import build_timestamp
 from .model import Asset, Book, Manuscript
 from .render import heading_tree
 from .theme import Theme
