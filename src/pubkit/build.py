@@ -34,13 +34,17 @@ def build(
     formats: tuple[str, ...] = FORMATS,
     settings: Settings | None = None,
     keep_html: bool = False,
+    strict: bool = False,
 ) -> BuildResult:
+    """Build one manuscript. With `strict`, warnings (an image without alt text, ...) fail the build."""
     path = Path(path)
     root = find_root(path.parent)
     settings = settings or load_settings(root)
     manuscript = load(path, settings=settings, root=root)
     theme = Theme.find(settings.theme, root)
     book = render(manuscript, theme)
+    if strict and book.warnings:
+        raise PubkitError(book.warnings)
 
     products: dict[str, bytes] = {}
     if "epub" in formats:
@@ -61,7 +65,7 @@ def build(
         target = out / f"{manuscript.slug}.{suffix}"
         atomic_write(target, data)
         written.append(target)
-    return BuildResult(source=path, outputs=tuple(written))
+    return BuildResult(source=path, outputs=tuple(written), warnings=book.warnings)
 
 
 def atomic_write(target: Path, data: bytes) -> None:

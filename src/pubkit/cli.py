@@ -1,17 +1,21 @@
-"""The `pubkit` command: a thin layer over the library that prints and picks exit codes."""
+"""The `pubkit` command: a thin layer over the library that prints and picks exit codes.
+
+Exit codes: 0 success, 1 a manuscript failed (or `check` found errors), 2 usage error.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .build import FORMATS, build
-from .errors import PubkitError
+from .errors import Diagnostic, PubkitError
 from .settings import PAPER_SIZES, find_root, load_settings
 
 MANUSCRIPTS = Path("manuscripts")
@@ -23,6 +27,46 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}")
     return chosen
+
+
+def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    if paths:
+        return paths
+    found = tuple(sorted(MANUSCRIPTS.glob("*.md")))
+    if not found:
+        raise click.UsageError(f"no manuscripts given and none found in {MANUSCRIPTS}/")
+    return found
+
+
+def _say(diagnostic: Diagnostic) -> None:
+    click.echo(diagnostic.format(Path.cwd()), err=True)
+
+
+def _each(paths: tuple[Path, ...], work: Callable[[Path], None]) -> Iterator[bool]:
+    """Run `work` on each manuscript; yield False for each that failed, after reporting why."""
+    for path in paths:
+        try:
+            work(path)
+        except PubkitError as exc:
+            for diagnostic in exc.diagnostics:
+                _say(diagnostic)
+            yield False
+        except Exception as exc:  # a bug in pubkit or a library: one line, the other manuscripts go on
+            if os.environ.get("PUBKIT_DEBUG"):
+                raise
+            click.echo(
+                f"{path}: internal error: {type(exc).__name__}: {exc} (set PUBKIT_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            yield False
+        else:
+            yield True
+
+
+def _quiet_libraries() -> None:
+    # WeasyPrint and fontTools log layout chatter; pubkit reports its own findings.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,40 +100,74 @@ def main() -> None:
     help="PDF paper size (default from pubkit.toml, else letter).",
 )
 @click.option("--keep-html", is_flag=True, help="Also write the HTML fed to WeasyPrint, for debugging.")
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. an image without alt text) as errors.")
 def build_command(
-    paths: tuple[Path, ...], formats: tuple[str, ...], out_dir: Path, paper: str | None, keep_html: bool
+    paths: tuple[Path, ...],
+    formats: tuple[str, ...],
+    out_dir: Path,
+    paper: str | None,
+    keep_html: bool,
+    strict: bool,
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT."""
-    # WeasyPrint and fontTools log layout warnings; pubkit reports its own findings.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    if not paths:
-        paths = tuple(sorted(MANUSCRIPTS.glob("*.md")))
-        if not paths:
-            raise click.UsageError(f"no manuscripts given and none found in {MANUSCRIPTS}/")
-    failed = 0
-    for path in paths:
-        try:
-            settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
-            result = build(path, out_dir, formats, settings=settings, keep_html=keep_html)
-        except PubkitError as exc:
-            failed += 1
-            for diagnostic in exc.diagnostics:
-                click.echo(diagnostic.format(Path.cwd()), err=True)
-            continue
-        except Exception as exc:  # a bug in pubkit or a library: one line, the other manuscripts go on
-            if os.environ.get("PUBKIT_DEBUG"):
-                raise
-            failed += 1
-            click.echo(
-                f"{path}: internal error: {type(exc).__name__}: {exc} (set PUBKIT_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            continue
+    _quiet_libraries()
+    paths = _manuscripts(paths)
+
+    def one(path: Path) -> None:
+        settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
+        result = build(path, out_dir, formats, settings=settings, keep_html=keep_html, strict=strict)
+        for warning in result.warnings:
+            _say(warning)
         for output in result.outputs:
             click.echo(f"wrote {output}")
+
+    failed = sum(not ok for ok in _each(paths, one))
     if failed:
         click.echo(f"{failed} of {len(paths)} manuscript(s) failed", err=True)
+        sys.exit(1)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    default="output",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder holding (or to receive) the outputs.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the check too.")
+@click.option("--no-ace", is_flag=True, help="Skip Ace by DAISY even when it is installed.")
+def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: bool) -> None:
+    """Check the EPUBs of PATHS with EPUBCheck, the stores' rules and Ace; build them first if needed.
+
+    Prints one line per finding, `file: code: message`.
+    """
+    from .check import check
+
+    _quiet_libraries()
+    paths = _manuscripts(paths)
+    counts = {"errors": 0, "warnings": 0}
+
+    def one(path: Path) -> None:
+        result = check(path, out_dir, ace=not no_ace)
+        for finding in result.findings:
+            where = f"{finding.source}:{finding.line}" if finding.line else f"{finding.source}"
+            label = "" if finding in result.errors() else "warning: "
+            click.echo(f"{where}: {finding.code}: {label}{finding.message}")
+        counts["errors"] += len(result.errors(strict))
+        counts["warnings"] += len(result.findings) - len(result.errors())
+        ace = (
+            "EPUBCheck, store rules and Ace"
+            if result.ace_ran
+            else "EPUBCheck and store rules (Ace not installed)"
+        )
+        click.echo(f"checked {result.epub} with {ace}", err=True)
+
+    failed = sum(not ok for ok in _each(paths, one))
+    click.echo(f"{counts['errors']} error(s), {counts['warnings']} warning(s)", err=True)
+    if failed or counts["errors"]:
         sys.exit(1)
 
 

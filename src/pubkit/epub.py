@@ -148,8 +148,8 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
                 }
             )
     if not any(d.kind == "nav" for d in documents):
+        # Outside the spine: reading systems use it, but no landmark may point at it (RSC-011).
         documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
-        landmarks.insert(2, {"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
     nav = theme.render(
         "nav.xhtml.j2",
         front=front,

@@ -37,7 +37,8 @@ class Diagnostic:
             except ValueError:
                 pass
         where = f"{source}:{self.line}" if self.line else f"{source}"
-        return f"{where}: {self.message}"
+        label = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{where}: {label}{self.message}"
 
 
 class PubkitError(Exception):

@@ -1,0 +1,66 @@
+"""check(paths) -> findings: EPUBCheck, the stores' rules, and Ace by DAISY when installed.
+
+Builds first when an output is missing or older than its manuscript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import build
+from .epubcheck import run_epubcheck
+from .errors import Diagnostic, PubkitError, Severity
+from .stores import check_store_rules
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source: Path
+    epub: Path | None
+    findings: tuple[Diagnostic, ...]
+    built: bool = False
+    ace_ran: bool = False
+
+    def errors(self, strict: bool = False) -> list[Diagnostic]:
+        return [f for f in self.findings if strict or f.severity is Severity.ERROR]
+
+
+def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
+    """Check one manuscript's EPUB; raises PubkitError when the manuscript does not build."""
+    from .load import load
+
+    epub = out_dir / f"{path.stem}.epub"
+    built = False
+    warnings: tuple[Diagnostic, ...] = ()
+    if not epub.is_file() or epub.stat().st_mtime < path.stat().st_mtime:
+        result = build(path, out_dir, ("pdf", "epub"))
+        warnings, built = result.warnings, True
+    else:
+        from .render import render
+        from .settings import find_root, load_settings
+        from .theme import Theme
+
+        root = find_root(path.parent)
+        settings = load_settings(root)
+        warnings = render(load(path, settings=settings, root=root), Theme.find(settings.theme, root)).warnings
+    findings = list(warnings)
+    report = run_epubcheck(epub)
+    findings.extend(
+        Diagnostic(
+            f"{out_dir / d.source}", d.line, d.message.split(": ", 1)[-1], f"EPUBCHECK-{d.code}", d.severity
+        )
+        for d in report.diagnostics
+    )
+    findings.extend(check_store_rules(epub))
+    ace_ran = False
+    if ace:
+        from . import ace as ace_module
+
+        if ace_module.find_ace(Path.cwd()) is not None:
+            findings.extend(ace_module.run_ace(epub).diagnostics)
+            ace_ran = True
+    return CheckResult(path, epub, tuple(findings), built, ace_ran)
+
+
+__all__ = ["CheckResult", "PubkitError", "check"]
