@@ -35,8 +35,12 @@ def build(
     settings: Settings | None = None,
     keep_html: bool = False,
     strict: bool = False,
+    profiles: tuple[str, ...] = (),
 ) -> BuildResult:
-    """Build one manuscript. With `strict`, warnings (an image without alt text, ...) fail the build."""
+    """Build one manuscript. With `strict`, warnings (an image without alt text, ...) fail the build.
+
+    PDF profiles: `profiles`, else the manuscript's `profile`, else the project's setting.
+    """
     path = Path(path)
     root = find_root(path.parent)
     settings = settings or load_settings(root)
@@ -50,19 +54,27 @@ def build(
     if "epub" in formats:
         from .epub import write_epub
 
-        products["epub"] = write_epub(book)
+        products[f"{manuscript.slug}.epub"] = write_epub(book)
     if "pdf" in formats:
         from .pdf import PdfOptions, compose_html, write_pdf
 
-        options = PdfOptions(paper=settings.paper)
-        products["pdf"] = write_pdf(book, options)
-        if keep_html:
-            products["html"] = compose_html(book, options).encode("utf-8")
+        for profile in profiles or manuscript.profile or settings.profile:
+            options = PdfOptions(
+                profile=profile,
+                paper=settings.paper,
+                trim=settings.trim,
+                bleed=settings.bleed,
+                crop_marks=settings.crop_marks,
+            )
+            name = options.output_name(manuscript.slug)
+            products[name] = write_pdf(book, options)
+            if keep_html:
+                products[name.removesuffix(".pdf") + ".html"] = compose_html(book, options).encode("utf-8")
 
     out = Path(out_dir)
     written = []
-    for suffix, data in products.items():
-        target = out / f"{manuscript.slug}.{suffix}"
+    for name, data in products.items():
+        target = out / name
         atomic_write(target, data)
         written.append(target)
     return BuildResult(source=path, outputs=tuple(written), warnings=book.warnings)

@@ -16,7 +16,7 @@ import click
 from . import __version__
 from .build import FORMATS, build
 from .errors import Diagnostic, PubkitError
-from .settings import PAPER_SIZES, find_root, load_settings
+from .settings import PAPER_SIZES, PROFILES, find_root, load_settings, parse_profiles
 
 MANUSCRIPTS = Path("manuscripts")
 
@@ -26,6 +26,15 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), not {value!r}")
+    return chosen
+
+
+def _profiles(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    chosen = parse_profiles(value)
+    if chosen is None:
+        raise click.BadParameter(f"choose from {', '.join(PROFILES)} (comma-separated), not {value!r}")
     return chosen
 
 
@@ -101,6 +110,13 @@ def main() -> None:
 )
 @click.option("--keep-html", is_flag=True, help="Also write the HTML fed to WeasyPrint, for debugging.")
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. an image without alt text) as errors.")
+@click.option(
+    "--profile",
+    "profiles",
+    default=None,
+    callback=_profiles,
+    help="PDF profile(s): handout, press, or handout,press (default: the manuscript's, else pubkit.toml).",
+)
 def build_command(
     paths: tuple[Path, ...],
     formats: tuple[str, ...],
@@ -108,6 +124,7 @@ def build_command(
     paper: str | None,
     keep_html: bool,
     strict: bool,
+    profiles: tuple[str, ...],
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT."""
     _quiet_libraries()
@@ -115,7 +132,9 @@ def build_command(
 
     def one(path: Path) -> None:
         settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
-        result = build(path, out_dir, formats, settings=settings, keep_html=keep_html, strict=strict)
+        result = build(
+            path, out_dir, formats, settings=settings, keep_html=keep_html, strict=strict, profiles=profiles
+        )
         for warning in result.warnings:
             _say(warning)
         for output in result.outputs:

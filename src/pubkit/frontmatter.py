@@ -33,6 +33,7 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "identifier": "a stable identifier, e.g. urn:uuid:…; default derived from the slug",
     "isbn": "ISBN-10 or ISBN-13, quoted",
     "cover": "cover image (JPEG or PNG) relative to the manuscript",
+    "profile": "PDF profile(s) for this manuscript: handout, press, or a list (default from pubkit.toml)",
 }
 AUTHOR_KEYS = ("name", "credentials", "honorific", "role", "bio")
 REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
@@ -206,6 +207,14 @@ class _Validator:
             out[key] = self.text((key,), data.get(key))
         out["isbn"] = self.isbn(data.get("isbn"))
         out["cover"] = self.text(("cover",), data.get("cover"))
+        out["profile"] = ()
+        if data.get("profile") is not None:
+            from .settings import PROFILES, parse_profiles
+
+            profiles = parse_profiles(data["profile"])
+            if profiles is None:
+                self.error(("profile",), f"'profile' must be {' or '.join(PROFILES)}, or a list of them")
+            out["profile"] = profiles or ()
         return out
 
     def disclaimer(self, value: object) -> Disclaimer | None:

@@ -64,6 +64,7 @@ class Manuscript:
     identifier: str = ""
     isbn: str = ""
     cover: Path | None = None
+    profile: tuple[str, ...] = ()  # PDF profiles asked for by the front matter
 
     @property
     def source_dir(self) -> Path:

@@ -1,14 +1,26 @@
-"""write_pdf(book) -> bytes, with WeasyPrint.
+"""write_pdf(book, options) -> bytes, with WeasyPrint, in one of two profiles.
 
-WeasyPrint is imported here, inside the function, so that EPUB-only builds
-never pay for it (about half a second).
+    handout  Letter or A4, tagged PDF/UA-1: structure tree, /Lang, title in the window,
+             alt text, bookmarks, "Page X of Y", running head, the review credit in the footer.
+    press    a trim size (6x9 in, ...), mirrored margins with the gutter from the page count,
+             bleed on top, bottom and outside edges, TrimBox and BleedBox on every page,
+             the body opening on a right-hand page and an even page count, PDF/X-1a with a
+             CMYK output intent; colours from the theme's press.css in device-cmyk(), images
+             converted to CMYK with ICC profiles.
+
+WeasyPrint is imported inside the functions, so that EPUB-only builds never pay for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.request import url2pathname
 from xml.sax.saxutils import escape
+
+from lxml import html as lxml_html
 
 from . import __version__
 from .dates import build_timestamp
@@ -16,38 +28,220 @@ from .errors import Diagnostic, PubkitError
 from .model import Book
 from .theme import Theme
 
-# Images and other book resources are addressed under this base; the fetcher
-# serves them from memory, so rendering never reads a path or a URL it was not given.
+# Images are addressed under this base; the fetcher serves them from memory, so
+# rendering never reads a path or a URL it was not given.
 BOOK_BASE = "https://book.pubkit.invalid/"
-PAPER_CSS = {"letter": "@page { size: letter; }", "a4": "@page { size: A4; }"}
+PROFILES = ("handout", "press")
+PAPER_CSS = {"letter": "letter", "a4": "A4"}
+# Trim sizes in inches (width, height).
+TRIMS = {"5x8": (5.0, 8.0), "5.5x8.5": (5.5, 8.5), "6x9": (6.0, 9.0), "a5": (5.83, 8.27)}
+BLEED_IN = 0.125
+# KDP's minimum inside margin (gutter) by page count; the outside margin is 0.375 in with bleed.
+GUTTER_BY_PAGES = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+SRGB_PROFILE = Path("/usr/share/color/icc/ghostscript/srgb.icc")
 
 
 @dataclass(frozen=True)
 class PdfOptions:
-    paper: str = "letter"
+    """Everything that shapes the PDF, in one place."""
+
+    profile: str = "handout"
+    paper: str = "letter"  # handout
+    trim: str = "6x9"  # press: a name from TRIMS, or WxH in inches ("7x10") or millimetres ("170x240mm")
+    bleed: bool = True  # press: bleed on top, bottom and outside (the default theme has full-bleed elements)
+    crop_marks: bool = False  # press: some print shops want them; KDP refuses them
+
+    def output_name(self, slug: str) -> str:
+        return f"{slug}.pdf" if self.profile == "handout" else f"{slug}.{self.profile}.pdf"
 
 
-def compose_html(book: Book, options: PdfOptions = PdfOptions()) -> str:
+def trim_size_pt(trim: str) -> tuple[float, float]:
+    """Trim size in points; raises ValueError for an unknown form."""
+    key = trim.strip().lower()
+    if key in TRIMS:
+        width, height = TRIMS[key]
+        return width * 72, height * 72
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(in|mm)?", key)
+    if not match:
+        raise ValueError(f"unknown trim size {trim!r}: use {', '.join(TRIMS)}, or WxH in inches or mm")
+    factor = 72 / 25.4 if match[3] == "mm" else 72
+    return float(match[1]) * factor, float(match[2]) * factor
+
+
+def gutter_for(pages: int) -> float:
+    """The inside margin in inches for a page count (KDP's table)."""
+    for limit, gutter in GUTTER_BY_PAGES:
+        if pages <= limit:
+            return gutter
+    return GUTTER_BY_PAGES[-1][1]
+
+
+def compose_html(book: Book, options: PdfOptions = PdfOptions(), blank_end: bool = False) -> str:
     """The single HTML document WeasyPrint lays out (worth keeping for debugging)."""
     stamp = build_timestamp(book.manuscript).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pages = [replace(p, html=footnotes_in_place(p.html)) if p.kind == "body" else p for p in book.pages]
     return Theme(book.theme_dir).render(
         "print.html.j2",
         m=book.manuscript,
-        pages=book.pages,
+        pages=pages,
+        profile=options.profile,
         paper=options.paper,
         dir=book.direction,
         version=__version__,
         created=stamp,
         modified=stamp,
+        blank_end=blank_end,
     )
 
 
+def footnotes_in_place(fragment: str) -> str:
+    """Move each EPUB-style footnote <aside> to its first call, as a span WeasyPrint floats
+    to the foot of that page (`float: footnote`); later calls keep a plain reference."""
+    if 'class="footnotes"' not in fragment:
+        return fragment
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    section = root.find(".//section[@class='footnotes']")
+    for aside in section.iterfind("aside"):
+        ident = aside.get("id")
+        calls = root.xpath(".//a[@href=$h]", h=f"#{ident}")
+        if not calls:
+            continue
+        note = lxml_html.Element("span", {"class": "footnote", "id": ident})
+        for paragraph in aside.iterfind("p"):
+            for label in paragraph.iterfind("span[@class='footnote-label']"):
+                paragraph.text = (label.tail or "").lstrip()
+                paragraph.remove(label)
+            for back in paragraph.iterfind("a[@role='doc-backlink']"):
+                _drop(back)
+            part = lxml_html.Element("span", {"class": "footnote-para"})
+            part.text = paragraph.text
+            for child in paragraph:
+                part.append(child)
+            note.append(part)
+        sup = calls[0].getparent()
+        target = sup if sup.tag == "sup" else calls[0]
+        note.tail = target.tail
+        target.getparent().replace(target, note)
+    section.getparent().remove(section)
+    from .markup import serialize_children
+
+    return serialize_children(root)
+
+
+def _drop(element) -> None:
+    parent = element.getparent()
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + (element.tail or "")
+    else:
+        parent.text = (parent.text or "") + (element.tail or "")
+    parent.remove(element)
+
+
 def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
+    if options.profile == "press":
+        return _write_press(book, options)
+    return _render(book, options, _page_css_handout(options), variant="pdf/ua-1")
+
+
+def _page_css_handout(options: PdfOptions) -> str:
+    return f"@page {{ size: {PAPER_CSS[options.paper]}; }}"
+
+
+def _page_css_press(options: PdfOptions, gutter_in: float) -> str:
+    width, height = trim_size_pt(options.trim)
+    outside = 0.5 if options.bleed else 0.375
+    marks = "marks: crop;" if options.crop_marks else ""
+    bleed = f"bleed: {BLEED_IN}in;" if options.bleed else "bleed: 0;"
+    return (
+        f"@page {{ size: {width}pt {height}pt; {bleed} {marks} }}\n"
+        f"@page :left {{ margin: 0.7in {gutter_in}in 0.75in {outside}in; }}\n"
+        f"@page :right {{ margin: 0.7in {outside}in 0.75in {gutter_in}in; }}\n"
+        f"@color-profile device-cmyk {{ src: url({CMYK_PROFILE.as_uri()});\n"
+        "  components: cyan, magenta, yellow, black; }\n"
+    )
+
+
+def _write_press(book: Book, options: PdfOptions) -> bytes:
+    if not CMYK_PROFILE.is_file():
+        raise PubkitError(
+            [
+                Diagnostic(
+                    book.manuscript.path,
+                    None,
+                    f"press PDF needs the CMYK profile {CMYK_PROFILE}: apt-get install ghostscript",
+                )
+            ]
+        )
+    # The gutter depends on the page count, which depends on the gutter: settle it in at
+    # most three passes, then add a blank last page when the count is odd.
+    gutter = GUTTER_BY_PAGES[0][1]
+    for _ in range(3):
+        document = _layout(book, options, _page_css_press(options, gutter), blank_end=False)
+        pages = len(document.pages)
+        if gutter_for(pages) == gutter:
+            break
+        gutter = gutter_for(pages)
+    blank_end = pages % 2 == 1
+    if blank_end:
+        document = _layout(book, options, _page_css_press(options, gutter), blank_end=True)
+    data = _write(book, document, variant="pdf/x-1a")
+    return set_press_boxes(data, trim_size_pt(options.trim), options)
+
+
+def _render(book: Book, options: PdfOptions, page_css: str, variant: str | None) -> bytes:
+    return _write(book, _layout(book, options, page_css), variant)
+
+
+def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = False):
     import weasyprint
+
+    fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
+    theme_dir = book.theme_dir
+    # One dict for every stylesheet and the document: @color-profile rules land in it.
+    color_profiles: dict = {}
+
+    def css(**source):
+        return weasyprint.CSS(url_fetcher=fetcher, color_profiles=color_profiles, **source)
+
+    stylesheets = [css(filename=str(theme_dir / "print.css"))]
+    profile_css = theme_dir / f"{options.profile}.css"
+    if profile_css.is_file():
+        stylesheets.append(css(filename=str(profile_css)))
+    stylesheets.append(css(string=page_css))
+    html = weasyprint.HTML(
+        string=compose_html(book, options, blank_end), base_url=BOOK_BASE, url_fetcher=fetcher
+    )
+    return html.render(stylesheets=stylesheets, color_profiles=color_profiles)
+
+
+def _write(book: Book, document, variant: str | None) -> bytes:
+    xmp = _credits_xmp(book)
+    if xmp:
+        document.metadata.xmp_metadata.append(xmp)
+
+    def add_metadata_stream(doc, pdf) -> None:  # WeasyPrint writes XMP only for PDF/A, UA and X
+        if "Metadata" not in pdf.catalog:
+            doc.metadata.include_in_pdf(pdf, None, None, None, compress=True)
+
+    try:
+        return document.write_pdf(finisher=add_metadata_stream, pdf_variant=variant)
+    except OSError as exc:
+        raise PubkitError([Diagnostic(book.manuscript.path, None, f"PDF: {exc}")]) from None
+
+
+def _sandbox_fetcher(book: Book, cmyk: bool):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     theme_dir = book.theme_dir
-    served = {BOOK_BASE + asset.href: (asset.data, asset.media_type) for asset in book.assets}
+    served = {}
+    for asset in book.assets:
+        data, media_type = asset.data, asset.media_type
+        if cmyk and media_type in ("image/png", "image/jpeg", "image/gif", "image/webp"):
+            data, media_type = to_cmyk_jpeg(data), "image/jpeg"
+        served[BOOK_BASE + asset.href] = (data, media_type)
+    allowed_files = {CMYK_PROFILE.resolve()} if cmyk else set()
 
     class SandboxFetcher(URLFetcher):
         """Serves the book's assets and the theme's own files; refuses everything else."""
@@ -59,31 +253,69 @@ def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             if url.startswith("file:"):
-                from urllib.request import url2pathname
-
                 path = Path(url2pathname(url.split("?")[0].removeprefix("file:"))).resolve()
-                if theme_dir in path.parents and path.is_file():
+                if (theme_dir in path.parents or path in allowed_files) and path.is_file():
                     return URLFetcherResponse(url, path.read_bytes())
             raise ValueError(f"pubkit does not fetch {url}")
 
-    fetcher = SandboxFetcher(fail_on_errors=False)
-    stylesheets = [
-        weasyprint.CSS(filename=str(theme_dir / "print.css"), url_fetcher=fetcher),
-        weasyprint.CSS(string=PAPER_CSS[options.paper]),
-    ]
-    html = weasyprint.HTML(string=compose_html(book, options), base_url=BOOK_BASE, url_fetcher=fetcher)
-    document = html.render(stylesheets=stylesheets)
-    xmp = _credits_xmp(book)
+    return SandboxFetcher(fail_on_errors=False)
 
-    def add_xmp(doc, pdf) -> None:  # WeasyPrint writes an XMP stream only for PDF/A, UA, X variants
-        if "Metadata" not in pdf.catalog:
-            doc.metadata.xmp_metadata.append(xmp)
-            doc.metadata.include_in_pdf(pdf, None, None, None, compress=True)
 
-    try:
-        return document.write_pdf(finisher=add_xmp)
-    except OSError as exc:
-        raise PubkitError([Diagnostic(book.manuscript.path, None, f"PDF: {exc}")]) from None
+def to_cmyk_jpeg(data: bytes) -> bytes:
+    """An image converted from its colour space (sRGB unless it embeds a profile) to CMYK."""
+    from PIL import Image, ImageCms
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        if image.mode == "CMYK":
+            converted = image
+        else:
+            if image.mode in ("RGBA", "LA", "P"):
+                rgba = image.convert("RGBA")
+                flat = Image.new("RGB", rgba.size, (255, 255, 255))
+                flat.paste(rgba, mask=rgba.getchannel("A"))
+                image = flat
+            elif image.mode != "RGB":
+                image = image.convert("RGB")
+            embedded = image.info.get("icc_profile")
+            source = (
+                ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+                if embedded
+                else ImageCms.getOpenProfile(str(SRGB_PROFILE))
+            )
+            converted = ImageCms.profileToProfile(image, source, str(CMYK_PROFILE), outputMode="CMYK")
+        out = io.BytesIO()
+        converted.save(out, "JPEG", quality=92, dpi=image.info.get("dpi", (300, 300)))
+        return out.getvalue()
+
+
+def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions) -> bytes:
+    """TrimBox = the trim; BleedBox = the trim plus bleed on top, bottom and the outside edge
+    only (KDP and most printers want no bleed in the gutter); MediaBox = BleedBox, unless
+    crop marks need the room."""
+    import pikepdf
+
+    bleed = BLEED_IN * 72 if options.bleed else 0
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for index, page in enumerate(pdf.pages):
+            media = [float(v) for v in page.MediaBox]
+            # WeasyPrint centres the trim in the media box.
+            x0 = (media[0] + media[2] - trim[0]) / 2
+            y0 = (media[1] + media[3] - trim[1]) / 2
+            trim_box = [x0, y0, x0 + trim[0], y0 + trim[1]]
+            right_hand = index % 2 == 0  # page 1 is a right-hand page
+            left = trim_box[0] - (0 if right_hand else bleed)
+            right = trim_box[2] + (bleed if right_hand else 0)
+            bleed_box = [left, trim_box[1] - bleed, right, trim_box[3] + bleed]
+            page.TrimBox = pikepdf.Array([round(v, 3) for v in trim_box])
+            page.BleedBox = pikepdf.Array([round(v, 3) for v in bleed_box])
+            if not options.crop_marks:
+                page.MediaBox = pikepdf.Array([round(v, 3) for v in bleed_box])
+                if "/CropBox" in page:
+                    del page.CropBox
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
 
 
 def _credits_xmp(book: Book) -> bytes:

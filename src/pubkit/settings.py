@@ -1,8 +1,12 @@
 """Project settings from `pubkit.toml` at the project root.
 
-lang   = "en"        default language when a manuscript gives none
-paper  = "letter"    PDF paper size: "letter" or "a4"
-theme  = "default"   folder under styles/ holding templates, CSS and fonts
+lang       = "en"        default language when a manuscript gives none
+theme      = "default"   folder under styles/ holding templates, CSS and fonts
+profile    = "handout"   PDF profile(s): "handout", "press", or a list of both
+paper      = "letter"    handout paper: "letter" or "a4"
+trim       = "6x9"       press trim: 5x8, 5.5x8.5, 6x9, a5, or WxH in inches / "WxHmm"
+bleed      = true        press: bleed on top, bottom and outside edges
+crop_marks = false       press: crop marks (print shops may want them; KDP refuses them)
 """
 
 from __future__ import annotations
@@ -10,26 +14,31 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from .errors import Diagnostic, PubkitError
 
 SETTINGS_FILE = "pubkit.toml"
 PAPER_SIZES = ("letter", "a4")
+PROFILES = ("handout", "press")
 
 
 @dataclass(frozen=True)
 class Settings:
     lang: str = "en"
-    paper: str = "letter"
     theme: str = "default"
+    profile: tuple[str, ...] = ("handout",)
+    paper: str = "letter"
+    trim: str = "6x9"
+    bleed: bool = True
+    crop_marks: bool = False
 
-    def with_overrides(self, **overrides: str | None) -> Settings:
+    def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-_FIELDS = {"lang", "paper", "theme"}
+_TYPES = {f.name: (bool if f.type == "bool" else str) for f in fields(Settings)}
 
 
 def find_root(start: Path) -> Path:
@@ -47,6 +56,15 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def parse_profiles(value: object) -> tuple[str, ...] | None:
+    """'press' / 'handout,press' / ['handout', 'press'] -> a tuple, or None when invalid."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return None
+    chosen = tuple(dict.fromkeys(str(i).strip().lower() for i in items if str(i).strip()))
+    return chosen if chosen and all(p in PROFILES for p in chosen) else None
+
+
 def load_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
     if not path.is_file():
@@ -58,23 +76,38 @@ def load_settings(root: Path) -> Settings:
         raise PubkitError([Diagnostic(path, int(match[1]) if match else 1, f"invalid TOML: {exc}")]) from None
     section = data.get("pubkit", data)
     problems = []
-    for key in section:
-        if key not in _FIELDS:
-            hint = difflib.get_close_matches(key, sorted(_FIELDS), n=1)
+    values: dict = {}
+    for key, value in section.items():
+        line = _line_of_key(path, key)
+        if key not in _TYPES:
+            hint = difflib.get_close_matches(key, sorted(_TYPES), n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            problems.append(Diagnostic(path, _line_of_key(path, key), f"unknown setting '{key}'{suggestion}"))
-        elif not isinstance(section[key], str):
-            problems.append(Diagnostic(path, _line_of_key(path, key), f"setting '{key}' must be text"))
-    paper = section.get("paper", "letter")
-    if isinstance(paper, str) and paper.lower() not in PAPER_SIZES:
+            problems.append(Diagnostic(path, line, f"unknown setting '{key}'{suggestion}"))
+        elif key == "profile":
+            profiles = parse_profiles(value)
+            if profiles is None:
+                problems.append(
+                    Diagnostic(path, line, f"profile must be {' or '.join(PROFILES)} (or a list)")
+                )
+            values[key] = profiles
+        elif not isinstance(value, _TYPES[key]):
+            kind = "true or false" if _TYPES[key] is bool else "text"
+            problems.append(Diagnostic(path, line, f"setting '{key}' must be {kind}"))
+        else:
+            values[key] = value.lower() if key in ("paper", "trim") else value
+    if values.get("paper", "letter") not in PAPER_SIZES:
         problems.append(
             Diagnostic(path, _line_of_key(path, "paper"), f"paper must be one of {', '.join(PAPER_SIZES)}")
         )
+    if "trim" in values:
+        from .pdf import trim_size_pt  # no WeasyPrint import: pdf.py imports it lazily
+
+        try:
+            trim_size_pt(values["trim"])
+        except ValueError as exc:
+            problems.append(Diagnostic(path, _line_of_key(path, "trim"), str(exc)))
     if problems:
         raise PubkitError(problems)
-    values = {k: v for k, v in section.items() if k in _FIELDS}
-    if "paper" in values:
-        values["paper"] = values["paper"].lower()
     return Settings(**values)
 
 
