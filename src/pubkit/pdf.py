@@ -37,6 +37,9 @@ PAPER_CSS = {"letter": "letter", "a4": "A4"}
 TRIMS = {"5x8": (5.0, 8.0), "5.5x8.5": (5.5, 8.5), "6x9": (6.0, 9.0), "a5": (5.83, 8.27)}
 BLEED_IN = 0.125
 # KDP's minimum inside margin (gutter) by page count; the outside margin is 0.375 in with bleed.
+MAX_FOOTNOTE_PASSES = 6
+MARK_OFFSET = BLEED_IN * 72 + 3  # crop marks start outside the bleed ...
+MARK_LENGTH = 18  # ... and run a quarter inch
 GUTTER_BY_PAGES = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
 CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
 SRGB_PROFILE = Path("/usr/share/color/icc/ghostscript/srgb.icc")
@@ -77,10 +80,19 @@ def gutter_for(pages: int) -> float:
     return GUTTER_BY_PAGES[-1][1]
 
 
-def compose_html(book: Book, options: PdfOptions = PdfOptions(), blank_end: bool = False) -> str:
+def compose_html(
+    book: Book,
+    options: PdfOptions = PdfOptions(),
+    blank_end: bool = False,
+    push: frozenset[str] = frozenset(),
+    push_hard: frozenset[str] = frozenset(),
+) -> str:
     """The single HTML document WeasyPrint lays out (worth keeping for debugging)."""
     stamp = build_timestamp(book.manuscript).strftime("%Y-%m-%dT%H:%M:%SZ")
-    pages = [replace(p, html=footnotes_in_place(p.html)) if p.kind == "body" else p for p in book.pages]
+    pages = [
+        replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind == "body" else p
+        for p in book.pages
+    ]
     return Theme(book.theme_dir).render(
         "print.html.j2",
         m=book.manuscript,
@@ -95,9 +107,14 @@ def compose_html(book: Book, options: PdfOptions = PdfOptions(), blank_end: bool
     )
 
 
-def footnotes_in_place(fragment: str) -> str:
+def footnotes_in_place(
+    fragment: str, push: frozenset[str] = frozenset(), push_hard: frozenset[str] = frozenset()
+) -> str:
     """Move each EPUB-style footnote <aside> to its first call, as a span WeasyPrint floats
-    to the foot of that page (`float: footnote`); later calls keep a plain reference."""
+    to the foot of that page (`float: footnote`); later calls keep a plain reference.
+
+    An empty anchor marks each call, so the layout can be checked: `push` names notes that
+    WeasyPrint set a page after their call; their paragraphs start a new page instead."""
     if 'class="footnotes"' not in fragment:
         return fragment
     root = lxml_html.fragment_fromstring(fragment, create_parent="div")
@@ -121,8 +138,21 @@ def footnotes_in_place(fragment: str) -> str:
             note.append(part)
         sup = calls[0].getparent()
         target = sup if sup.tag == "sup" else calls[0]
+        anchor = lxml_html.Element("span", {"class": "pubkit-fncall", "id": f"fncall-{ident}"})
+        anchor.tail = None
         note.tail = target.tail
-        target.getparent().replace(target, note)
+        parent = target.getparent()
+        parent.replace(target, note)
+        note.addprevious(anchor)
+        if ident in push:
+            block = next(
+                (a for a in note.iterancestors() if a.tag in ("p", "li", "dd", "td", "blockquote")), None
+            )
+            if block is not None:
+                # First the paragraph moves to a new page; if WeasyPrint still defers the note
+                # (content after it can do that), the page also ends after the paragraph.
+                level = " pubkit-push pubkit-push-after" if ident in push_hard else " pubkit-push"
+                block.set("class", (block.get("class", "") + level).strip())
     section.getparent().remove(section)
     from .markup import serialize_children
 
@@ -152,10 +182,9 @@ def _page_css_handout(options: PdfOptions) -> str:
 def _page_css_press(options: PdfOptions, gutter_in: float) -> str:
     width, height = trim_size_pt(options.trim)
     outside = 0.5 if options.bleed else 0.375
-    marks = "marks: crop;" if options.crop_marks else ""
     bleed = f"bleed: {BLEED_IN}in;" if options.bleed else "bleed: 0;"
     return (
-        f"@page {{ size: {width}pt {height}pt; {bleed} {marks} }}\n"
+        f"@page {{ size: {width}pt {height}pt; {bleed} }}\n"
         f"@page :left {{ margin: 0.7in {gutter_in}in 0.75in {outside}in; }}\n"
         f"@page :right {{ margin: 0.7in {outside}in 0.75in {gutter_in}in; }}\n"
         f"@color-profile device-cmyk {{ src: url({CMYK_PROFILE.as_uri()});\n"
@@ -195,6 +224,38 @@ def _render(book: Book, options: PdfOptions, page_css: str, variant: str | None)
 
 
 def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = False):
+    """Lay out the book; where WeasyPrint set a footnote on a later page than its call (it may,
+    near page ends), start the calling paragraph on a new page and lay out again."""
+    push: frozenset[str] = frozenset()
+    push_hard: frozenset[str] = frozenset()
+    for _ in range(MAX_FOOTNOTE_PASSES):
+        document = _layout_once(book, options, page_css, blank_end, push, push_hard)
+        late = late_footnotes(document)
+        if not late:
+            break
+        push_hard |= late & push
+        push |= late
+    return document
+
+
+def late_footnotes(document) -> frozenset[str]:
+    """Ids of footnotes whose body is not on the page of their call."""
+    page_of = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
+    return frozenset(
+        name.removeprefix("fncall-")
+        for name, index in page_of.items()
+        if name.startswith("fncall-") and page_of.get(name.removeprefix("fncall-")) != index
+    )
+
+
+def _layout_once(
+    book: Book,
+    options: PdfOptions,
+    page_css: str,
+    blank_end: bool,
+    push: frozenset[str],
+    push_hard: frozenset[str],
+):
     import weasyprint
 
     fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
@@ -211,7 +272,9 @@ def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = Fa
         stylesheets.append(css(filename=str(profile_css)))
     stylesheets.append(css(string=page_css))
     html = weasyprint.HTML(
-        string=compose_html(book, options, blank_end), base_url=BOOK_BASE, url_fetcher=fetcher
+        string=compose_html(book, options, blank_end, push, push_hard),
+        base_url=BOOK_BASE,
+        url_fetcher=fetcher,
     )
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles)
 
@@ -291,8 +354,10 @@ def to_cmyk_jpeg(data: bytes) -> bytes:
 
 def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions) -> bytes:
     """TrimBox = the trim; BleedBox = the trim plus bleed on top, bottom and the outside edge
-    only (KDP and most printers want no bleed in the gutter); MediaBox = BleedBox, unless
-    crop marks need the room."""
+    only (KDP and most printers want no bleed in the gutter); MediaBox = BleedBox, or with
+    crop marks, room around it for marks drawn in CMYK black outside the bleed.
+
+    (WeasyPrint's own `marks: crop` draws inside the bleed, over the artwork, in RGB.)"""
     import pikepdf
 
     bleed = BLEED_IN * 72 if options.bleed else 0
@@ -309,13 +374,32 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
             bleed_box = [left, trim_box[1] - bleed, right, trim_box[3] + bleed]
             page.TrimBox = pikepdf.Array([round(v, 3) for v in trim_box])
             page.BleedBox = pikepdf.Array([round(v, 3) for v in bleed_box])
-            if not options.crop_marks:
-                page.MediaBox = pikepdf.Array([round(v, 3) for v in bleed_box])
-                if "/CropBox" in page:
-                    del page.CropBox
+            media_box = bleed_box
+            if options.crop_marks:
+                room = MARK_OFFSET + MARK_LENGTH + 6
+                media_box = [trim_box[0] - room, trim_box[1] - room, trim_box[2] + room, trim_box[3] + room]
+                page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                page.contents_add(pikepdf.Stream(pdf, b"Q\n" + crop_marks(trim_box)))
+            page.MediaBox = pikepdf.Array([round(v, 3) for v in media_box])
+            if "/CropBox" in page:
+                del page.CropBox
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True)
         return out.getvalue()
+
+
+def crop_marks(trim: list[float]) -> bytes:
+    """Content-stream operators for the eight crop marks of a trim box, in 100 % K."""
+    x0, y0, x1, y1 = trim
+    gap, length = MARK_OFFSET, MARK_LENGTH
+    lines = []
+    for x, y, sx, sy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
+        lines.append((x + sx * gap, y, x + sx * (gap + length), y))  # horizontal, level with the trim edge
+        lines.append((x, y + sy * gap, x, y + sy * (gap + length)))  # vertical
+    ops = ["q", "0 0 0 1 K", "0.25 w"]
+    ops += [f"{a:.3f} {b:.3f} m {c:.3f} {d:.3f} l S" for a, b, c, d in lines]
+    ops.append("Q")
+    return ("\n".join(ops) + "\n").encode()
 
 
 def _credits_xmp(book: Book) -> bytes:

@@ -1,0 +1,221 @@
+"""PDF profiles read back with pikepdf and poppler: tagged handout, PDF/X press, book typography."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pypdf
+import pytest
+
+from pubkit.pdf import gutter_for, trim_size_pt
+from pubkit.pdfcheck import check_pdf
+
+from .book_fixture import SECTIONS, write_book
+from .conftest import SAMPLE, run_pubkit
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("book")
+    write_book(folder)
+    result = run_pubkit(
+        "build", "manuscripts/book.md", "--profile", "handout,press", "--format", "pdf", cwd=folder
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / "output"
+
+
+@pytest.fixture(scope="module")
+def sample_press(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("press")
+    result = run_pubkit("build", str(SAMPLE), "--profile", "press", "--format", "pdf", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out / "magnesium-for-sciatica.press.pdf"
+
+
+def page_texts(path: Path) -> list[str]:
+    """Each page's text, with words hyphenated at line ends joined again."""
+    return [re.sub(r"[-\u2010\u00ad]\n", "", page.extract_text()) for page in pypdf.PdfReader(path).pages]
+
+
+def test_handout_is_tagged_pdf_ua(sample_build):
+    with pikepdf.open(sample_build.pdf) as pdf:
+        root = pdf.Root
+        assert "/StructTreeRoot" in root
+        assert root.MarkInfo.Marked is True
+        assert str(root.Lang) == "en-US"
+        assert root.ViewerPreferences.DisplayDocTitle is True
+        metadata = pdf.open_metadata()
+        assert metadata.get("pdfuaid:part") == "1"
+    assert check_pdf(sample_build.pdf, "handout") == []
+
+
+def test_handout_has_bookmarks_for_every_section(book):
+    titles = []
+
+    def walk(items):
+        for item in items:
+            titles.append(item.title)
+            walk(item.children)
+
+    with pikepdf.open(book / "book.pdf") as pdf, pdf.open_outline() as outline:
+        walk(outline.root)
+    for number in range(1, SECTIONS + 1):
+        assert any(t.startswith(f"Section {number}:") for t in titles), number
+
+
+def test_press_boxes_on_every_page(sample_press, book):
+    width, height = trim_size_pt("6x9")
+    assert (width, height) == (432, 648)
+    for path in (sample_press, book / "book.press.pdf"):
+        with pikepdf.open(path) as pdf:
+            assert len(pdf.pages) % 2 == 0
+            for index, page in enumerate(pdf.pages):
+                trim = [float(v) for v in page.TrimBox]
+                bleed = [float(v) for v in page.BleedBox]
+                media = [float(v) for v in page.MediaBox]
+                assert (round(trim[2] - trim[0], 2), round(trim[3] - trim[1], 2)) == (432, 648)
+                assert bleed[1] == trim[1] - 9 and bleed[3] == trim[3] + 9  # top and bottom
+                if index % 2 == 0:  # right-hand page: outside edge on the right, gutter on the left
+                    assert bleed[2] == trim[2] + 9 and bleed[0] == trim[0]
+                else:
+                    assert bleed[0] == trim[0] - 9 and bleed[2] == trim[2]
+                assert media == bleed  # no crop marks by default
+
+
+def test_press_is_pdfx_in_cmyk_only(sample_press, book):
+    for path in (sample_press, book / "book.press.pdf"):
+        with pikepdf.open(path) as pdf:
+            intents = pdf.Root.OutputIntents
+            assert [str(i.S) for i in intents] == ["/GTS_PDFX"]
+            profile = intents[0].DestOutputProfile
+            assert int(profile.N) == 4 and len(profile.read_bytes()) > 1000
+            assert str(pdf.docinfo.GTS_PDFXVersion).startswith("PDF/X-1a")
+            for page in pdf.pages:
+                for image in (page.Resources.get("/XObject") or {}).values():
+                    if image.get("/Subtype") == "/Image":
+                        assert str(image.ColorSpace) in ("/DeviceCMYK", "/DeviceGray"), image.ColorSpace
+        findings = [f for f in check_pdf(path, "press") if f.code != "PRESS-IMAGE-DPI"]
+        assert findings == [], [f.format() for f in findings]
+
+
+def test_press_check_finds_rgb_in_a_screen_pdf(sample_build):
+    codes = {f.code for f in check_pdf(sample_build.pdf, "press")}
+    assert {"PDFX-RGB", "PDFX-NO-OUTPUT-INTENT"} <= codes
+
+
+def test_press_reports_low_resolution_images(book):
+    low = [f for f in check_pdf(book / "book.press.pdf", "press") if f.code == "PRESS-IMAGE-DPI"]
+    assert low and all("DPI" in f.message for f in low)  # 900 px charts across 4.4 in: about 200 DPI
+
+
+def test_press_gutter_follows_page_count():
+    assert [gutter_for(n) for n in (24, 150, 151, 300, 301, 500, 700, 828)] == [
+        0.375,
+        0.375,
+        0.5,
+        0.5,
+        0.625,
+        0.625,
+        0.75,
+        0.875,
+    ]
+
+
+def test_every_font_is_embedded_in_both_profiles(sample_press, book, sample_build):
+    for path in (sample_build.pdf, sample_press, book / "book.pdf", book / "book.press.pdf"):
+        listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+        rows = listing.splitlines()[2:]
+        assert rows and all(re.search(r"\s+yes\s+yes\s+yes\s+\d+\s+\d+$", row) for row in rows), listing
+
+
+@pytest.mark.parametrize("name", ["book.pdf", "book.press.pdf"])
+def test_footnotes_land_on_the_page_of_their_call(book, name):
+    pages = page_texts(book / name)
+    assert len(pages) >= 40 if name == "book.pdf" else True
+    for number in range(1, SECTIONS + 1):
+        call = [i for i, text in enumerate(pages) if f"CALL{number:02d}" in text]
+        note = [i for i, text in enumerate(pages) if f"NOTE{number:02d}" in text]
+        assert len(call) == 1 and call == note, (number, call, note)
+
+
+@pytest.mark.parametrize("name", ["book.pdf", "book.press.pdf"])
+def test_toc_page_numbers_match_the_headings(book, name):
+    pages = page_texts(book / name)
+    entries = {}
+    toc_pages = set()
+    for index, text in enumerate(pages[:8]):
+        for line in text.splitlines():
+            match = re.match(r"^(Section \d+: .+?)[ .]*\.{3,}\s*(\d+)$", line.strip())
+            if match:
+                entries[match[1].strip()] = int(match[2])
+                toc_pages.add(index)
+    assert len(entries) == SECTIONS, sorted(entries)
+    # Where each heading is set: its text on a page, outside the table of contents' own lines.
+    body = [
+        " ".join(line for line in text.splitlines() if not re.search(r"\.{3,}\s*\d+$", line))
+        for text in pages
+    ]
+    for title, number in entries.items():
+        found = next(i for i, text in enumerate(body) if i >= min(toc_pages) and title in text)
+        assert found + 1 == number, (title, number, found + 1)
+
+
+def test_both_profiles_are_reproducible(tmp_path, sample_build, sample_press):
+    result = run_pubkit(
+        "build", str(SAMPLE), "--profile", "handout,press", "--format", "pdf", "--out", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "magnesium-for-sciatica.pdf").read_bytes() == sample_build.pdf.read_bytes()
+    assert (tmp_path / "magnesium-for-sciatica.press.pdf").read_bytes() == sample_press.read_bytes()
+    epoch = run_pubkit(
+        "build",
+        str(SAMPLE),
+        "--profile",
+        "press",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "a"),
+        env={"SOURCE_DATE_EPOCH": "1767225600"},
+    )
+    again = run_pubkit(
+        "build",
+        str(SAMPLE),
+        "--profile",
+        "press",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "b"),
+        env={"SOURCE_DATE_EPOCH": "1767225600"},
+    )
+    assert epoch.returncode == again.returncode == 0
+    first = (tmp_path / "a" / "magnesium-for-sciatica.press.pdf").read_bytes()
+    assert first == (tmp_path / "b" / "magnesium-for-sciatica.press.pdf").read_bytes()
+    assert (
+        b"2026-01-01"
+        in pikepdf.open(tmp_path / "a" / "magnesium-for-sciatica.press.pdf")
+        .open_metadata()
+        .get("xmp:ModifyDate", "")
+        .encode()
+    )
+
+
+def test_crop_marks_by_setting(tmp_path):
+    import shutil
+
+    (tmp_path / "manuscripts").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "manuscripts")
+    (tmp_path / "pubkit.toml").write_text('profile = "press"\ncrop_marks = true\ntrim = "5.5x8.5"\n')
+    assert run_pubkit("build", "--format", "pdf", cwd=tmp_path).returncode == 0
+    with pikepdf.open(tmp_path / "output" / "magnesium-for-sciatica.press.pdf") as pdf:
+        page = pdf.pages[0]
+        trim = [float(v) for v in page.TrimBox]
+        media = [float(v) for v in page.MediaBox]
+        assert (round(trim[2] - trim[0]), round(trim[3] - trim[1])) == (396, 612)
+        assert media[2] - media[0] > trim[2] - trim[0] + 2 * (9 + 18)  # room for marks outside the bleed
+    assert check_pdf(tmp_path / "output" / "magnesium-for-sciatica.press.pdf", "press") == []
