@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-# Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting),
+# Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
+# profiles of libgs-common (press PDFs),
 # and for the tests a Java runtime (EPUBCheck) and poppler-utils (pdffonts, pdftotext).
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig)
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
 if (( want_test )); then
   debs+=(poppler-utils)

@@ -1,4 +1,6 @@
-"""check(paths) -> findings: EPUBCheck, the stores' rules, and Ace by DAISY when installed.
+"""check(path) -> findings: EPUBCheck, the stores' rules, Ace by DAISY when installed, and the
+PDF checks (fonts, tags and language for the handout; boxes, output intent, colour and image
+resolution for press) on whichever PDFs were built.
 
 Builds first when an output is missing or older than its manuscript.
 """
@@ -53,6 +55,14 @@ def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
         for d in report.diagnostics
     )
     findings.extend(check_store_rules(epub))
+    from .pdfcheck import check_pdf
+
+    for profile, pdf in (
+        ("handout", out_dir / f"{path.stem}.pdf"),
+        ("press", out_dir / f"{path.stem}.press.pdf"),
+    ):
+        if pdf.is_file():
+            findings.extend(check_pdf(pdf, profile))
     ace_ran = False
     if ace:
         from . import ace as ace_module

@@ -381,6 +381,8 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
                 page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
                 page.contents_add(pikepdf.Stream(pdf, b"Q\n" + crop_marks(trim_box)))
             page.MediaBox = pikepdf.Array([round(v, 3) for v in media_box])
+            if "/Annots" in page:  # PDF/X forbids annotations (links) on the page; paper has none
+                del page.Annots
             if "/CropBox" in page:
                 del page.CropBox
         out = io.BytesIO()

@@ -42,6 +42,10 @@ def check_pdf(path: Path, profile: str) -> list[Diagnostic]:
             if len(pdf.pages) % 2:
                 report("PRESS-ODD-PAGES", f"{len(pdf.pages)} pages; printers want an even count")
             for number, page in enumerate(pdf.pages, start=1):
+                if len(page.obj.get("/Annots", [])):
+                    report(
+                        "PDFX-ANNOTATION", "annotations (links) on the page are not allowed in PDF/X", number
+                    )
                 for box in ("/TrimBox", "/BleedBox"):
                     if box not in page.obj:
                         report("PRESS-PAGE-BOX", f"no {box[1:]}", number)
