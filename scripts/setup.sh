@@ -10,12 +10,14 @@ want_test=0
 
 # Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
 # profiles of libgs-common (press PDFs),
-# and for the tests a Java runtime (EPUBCheck) and poppler-utils (pdffonts, pdftotext).
+# and for the tests a Java runtime (EPUBCheck), poppler-utils (pdffonts, pdftotext), and Chromium and
+# Node for Ace by DAISY.
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
 if (( want_test )); then
-  debs+=(poppler-utils)
+  debs+=(poppler-utils chromium)
   command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
+  command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
 fi
 missing=()
 for pkg in "${debs[@]}"; do
@@ -36,4 +38,12 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
   touch "$stamp"
+fi
+
+# Node: Ace by DAISY for the accessibility tests. Its install scripts download Electron, which
+# fails behind a firewall and is not needed: Ace runs headless in Debian's chromium.
+if (( want_test )); then
+  if [[ ! -x node_modules/.bin/ace-puppeteer || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
 fi

@@ -11,9 +11,11 @@ import datetime as dt
 import io
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ebooklib import epub
+from lxml import etree
 
 from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
@@ -23,6 +25,7 @@ from .render import heading_tree
 from .theme import Theme
 
 XHTML = "application/xhtml+xml"
+OPF_PATH = "EPUB/content.opf"
 STYLESHEET = "css/epub.css"
 # Namespace for identifiers derived from the slug: the same slug gets the same id on every build.
 SLUG_NAMESPACE = uuid.UUID("6f0b2a52-6d2b-4d3e-9a57-0f6c5d9e8c11")
@@ -100,7 +103,9 @@ def write_epub(book: Book) -> bytes:
             "raise_exceptions": True,
         },
     ).write()
-    return reproducible_zip(raw.getvalue(), stamp)
+    return reproducible_zip(
+        raw.getvalue(), stamp, {OPF_PATH: lambda opf: finish_opf(opf, m.lang, book.direction)}
+    )
 
 
 def page_href(kind: str) -> str:
@@ -237,9 +242,22 @@ def build_accessibility_metadata(eb: epub.EpubBook, book: Book) -> None:
             )
 
 
-def reproducible_zip(data: bytes, stamp: dt.datetime) -> bytes:
+def finish_opf(opf: bytes, lang: str, direction: str) -> bytes:
+    """What ebooklib cannot say: the package's own language (Ace's epub-lang) and direction."""
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    if direction == "rtl":
+        root.set("dir", "rtl")
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True)
+
+
+def reproducible_zip(
+    data: bytes, stamp: dt.datetime, transforms: dict[str, Callable[[bytes], bytes]] | None = None
+) -> bytes:
     """Rewrite the archive: mimetype first and stored, then entries in a fixed order
-    with fixed timestamps and attributes, so the same input gives the same bytes."""
+    with fixed timestamps and attributes, so the same input gives the same bytes.
+    `transforms` rewrites named entries on the way."""
+    transforms = transforms or {}
     when = max(stamp, dt.datetime(1980, 1, 1, tzinfo=dt.UTC)).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
     names = source.namelist()
@@ -254,5 +272,8 @@ def reproducible_zip(data: bytes, stamp: dt.datetime) -> bytes:
                 info.compress_type = zipfile.ZIP_STORED
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, source.read(name), compresslevel=9 if name != "mimetype" else None)
+            content = source.read(name)
+            if name in transforms:
+                content = transforms[name](content)
+            target.writestr(info, content, compresslevel=9 if name != "mimetype" else None)
     return out.getvalue()
