@@ -259,12 +259,16 @@ def _layout_once(
     import weasyprint
 
     fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
+    # Without a FontConfiguration WeasyPrint ignores @font-face and falls back to the machine's fonts.
+    font_config = _font_config()
     theme_dir = book.theme_dir
     # One dict for every stylesheet and the document: @color-profile rules land in it.
     color_profiles: dict = {}
 
     def css(**source):
-        return weasyprint.CSS(url_fetcher=fetcher, color_profiles=color_profiles, **source)
+        return weasyprint.CSS(
+            url_fetcher=fetcher, color_profiles=color_profiles, font_config=font_config, **source
+        )
 
     stylesheets = [css(filename=str(theme_dir / "print.css"))]
     profile_css = theme_dir / f"{options.profile}.css"
@@ -276,7 +280,13 @@ def _layout_once(
         base_url=BOOK_BASE,
         url_fetcher=fetcher,
     )
-    return html.render(stylesheets=stylesheets, color_profiles=color_profiles)
+    return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
+
+
+def _font_config():
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
 
 
 def _write(book: Book, document, variant: str | None) -> bytes:
