@@ -5,43 +5,59 @@
     write_pdf(book) -> bytes        (imports WeasyPrint on first call)
     write_epub(book) -> bytes
     build(path, out_dir, formats) -> BuildResult
+    build_many(paths, out_dir, options, jobs) -> BatchSummary   (parallel, incremental)
 
 Errors: every function raises PubkitError, whose `.diagnostics` lists each
 problem as Diagnostic(source, line, message, code, severity).
+
+The names are imported on first use (PEP 562), so `import pubkit` stays cheap: a no-op
+rebuild must not pay for Markdown, ebooklib or WeasyPrint.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .build import BuildResult, build  # noqa: E402
-from .epub import write_epub  # noqa: E402
-from .errors import Diagnostic, PubkitError, Severity  # noqa: E402
-from .load import load  # noqa: E402
-from .model import Asset, Book, Disclaimer, Heading, Manuscript, Page, Person  # noqa: E402
-from .pdf import PdfOptions, compose_html, write_pdf  # noqa: E402
-from .render import render  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .theme import Theme  # noqa: E402
+# public name -> module that defines it
+_EXPORTS = {
+    "Asset": "model",
+    "BatchSummary": "batch",
+    "Book": "model",
+    "BuildOptions": "build",
+    "BuildResult": "build",
+    "Diagnostic": "errors",
+    "Disclaimer": "model",
+    "Heading": "model",
+    "Manuscript": "model",
+    "Page": "model",
+    "PdfOptions": "pdf",
+    "Person": "model",
+    "PubkitError": "errors",
+    "Settings": "settings",
+    "Severity": "errors",
+    "Theme": "theme",
+    "build": "build",
+    "build_many": "batch",
+    "compose_html": "pdf",
+    "load": "load",
+    "render": "render",
+    "write_epub": "epub",
+    "write_pdf": "pdf",
+}
 
-__all__ = [
-    "Asset",
-    "Book",
-    "BuildResult",
-    "Diagnostic",
-    "Disclaimer",
-    "Heading",
-    "Manuscript",
-    "Page",
-    "PdfOptions",
-    "Person",
-    "PubkitError",
-    "Settings",
-    "Severity",
-    "Theme",
-    "__version__",
-    "build",
-    "compose_html",
-    "load",
-    "render",
-    "write_epub",
-    "write_pdf",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pubkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -5,18 +5,19 @@ Exit codes: 0 success, 1 a manuscript failed (or `check` found errors), 2 usage 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .build import FORMATS, build
+from .build import FORMATS
 from .errors import Diagnostic, PubkitError
-from .settings import PAPER_SIZES, PROFILES, find_root, load_settings, parse_profiles
+from .settings import PAPER_SIZES, PROFILES, parse_profiles
 
 MANUSCRIPTS = Path("manuscripts")
 
@@ -72,12 +73,6 @@ def _each(paths: tuple[Path, ...], work: Callable[[Path], None]) -> Iterator[boo
             yield True
 
 
-def _quiet_libraries() -> None:
-    # WeasyPrint and fontTools log layout chatter; pubkit reports its own findings.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pubkit")
 def main() -> None:
@@ -117,6 +112,21 @@ def main() -> None:
     callback=_profiles,
     help="PDF profile(s): handout, press, or handout,press (default: the manuscript's, else pubkit.toml).",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the number of cores).",
+)
+@click.option("--force", is_flag=True, help="Rebuild every manuscript, even those that are up to date.")
+@click.option(
+    "--dask-scheduler",
+    envvar="PUBKIT_DASK_SCHEDULER",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Send the work to a Dask cluster (pip install 'pubkit[dask]'; env PUBKIT_DASK_SCHEDULER).",
+)
 def build_command(
     paths: tuple[Path, ...],
     formats: tuple[str, ...],
@@ -125,25 +135,92 @@ def build_command(
     keep_html: bool,
     strict: bool,
     profiles: tuple[str, ...],
+    jobs: int | None,
+    force: bool,
+    dask_scheduler: str | None,
 ) -> None:
-    """Build PATHS (default: every manuscripts/*.md) into OUT."""
-    _quiet_libraries()
+    """Build PATHS (default: every manuscripts/*.md) into OUT.
+
+    Manuscripts whose inputs (text, images, theme, settings, pubkit itself) have not changed
+    since their outputs were written are skipped; --force rebuilds them.
+    """
+    from .batch import build_many, quiet_libraries
+    from .build import BuildOptions
+
+    quiet_libraries()
     paths = _manuscripts(paths)
-
-    def one(path: Path) -> None:
-        settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
-        result = build(
-            path, out_dir, formats, settings=settings, keep_html=keep_html, strict=strict, profiles=profiles
+    options = BuildOptions(
+        formats=formats, profiles=profiles, paper=paper and paper.lower(), keep_html=keep_html, strict=strict
+    )
+    with _progress() as report, _executor(dask_scheduler) as executor:
+        summary = build_many(
+            paths,
+            out_dir,
+            options,
+            jobs=jobs,
+            force=force,
+            executor=executor,
+            on_plan=report.plan,
+            on_outcome=report.outcome,
         )
-        for warning in result.warnings:
-            _say(warning)
-        for output in result.outputs:
-            click.echo(f"wrote {output}")
-
-    failed = sum(not ok for ok in _each(paths, one))
-    if failed:
-        click.echo(f"{failed} of {len(paths)} manuscript(s) failed", err=True)
+    click.echo(
+        f"built {summary.built}, skipped {summary.skipped} (up to date), failed {summary.failed} "
+        f"in {summary.seconds:.1f} s",
+        err=True,
+    )
+    if summary.failed:
+        click.echo(f"{summary.failed} of {len(summary.outcomes)} manuscript(s) failed", err=True)
         sys.exit(1)
+
+
+@contextmanager
+def _executor(address: str | None) -> Iterator[Executor | None]:
+    if not address:
+        yield None
+        return
+    from .cluster import dask_executor
+
+    try:
+        with dask_executor(address) as executor:
+            yield executor
+    except PubkitError as exc:
+        for diagnostic in exc.diagnostics:
+            _say(diagnostic)
+        sys.exit(2)
+
+
+class _Report:
+    """Says what happened to each manuscript: plain lines, plus a progress bar on a terminal."""
+
+    def __init__(self, progress=None):
+        self.progress = progress
+        self.bar = None
+
+    def plan(self, total: int, to_build: int) -> None:
+        if self.progress is not None and to_build:
+            self.bar = self.progress.add_task("Building", total=to_build)
+
+    def outcome(self, outcome) -> None:
+        for diagnostic in (*outcome.errors, *outcome.warnings):
+            _say(diagnostic)
+        for output in outcome.outputs:
+            click.echo(f"wrote {output}")
+        if self.bar is not None and outcome.status != "skipped":
+            self.progress.advance(self.bar)
+
+
+@contextmanager
+def _progress() -> Iterator[_Report]:
+    """A rich progress bar when stderr is a terminal; plain lines otherwise (CI, pipes)."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield _Report()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield _Report(progress)
 
 
 @main.command("check")
@@ -163,9 +240,10 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
 
     Prints one line per finding, `file: code: message`.
     """
+    from .batch import quiet_libraries
     from .check import check
 
-    _quiet_libraries()
+    quiet_libraries()
     paths = _manuscripts(paths)
     counts = {"errors": 0, "warnings": 0}
 

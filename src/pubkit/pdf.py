@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from urllib.request import url2pathname
 from xml.sax.saxutils import escape
@@ -259,8 +260,7 @@ def _layout_once(
     import weasyprint
 
     fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
-    # Without a FontConfiguration WeasyPrint ignores @font-face and falls back to the machine's fonts.
-    font_config = _font_config()
+    font_config = _font_config(book.theme_dir)
     theme_dir = book.theme_dir
     # One dict for every stylesheet and the document: @color-profile rules land in it.
     color_profiles: dict = {}
@@ -283,7 +283,11 @@ def _layout_once(
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
 
-def _font_config():
+@cache
+def _font_config(theme_dir: Path):
+    """One font configuration per theme for the life of the process: fontconfig's scan of the
+    machine's fonts and the theme's @font-face files are loaded once, not per layout pass or
+    per manuscript. (Without one, WeasyPrint ignores @font-face and uses the machine's fonts.)"""
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()

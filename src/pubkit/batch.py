@@ -1,0 +1,276 @@
+"""build_many(paths, ...) -> BatchSummary: many manuscripts, in parallel, incrementally.
+
+    plan        settings and a build key per manuscript; skip those the state says are current;
+                refuse two manuscripts that would write the same outputs (same slug)
+    run         tasks go to a concurrent.futures.Executor: local worker processes by default
+                (each keeps WeasyPrint imported and its fonts loaded across tasks), a Dask
+                cluster's executor on request, or this process when there is one task
+    collect     a manuscript's outputs are written (atomically, by this process) only when all
+                of its tasks succeeded; the state records what they were built from
+
+A task is one manuscript and one format, so that the PDF and the EPUB of a single manuscript
+are made side by side on two cores. Tasks return bytes and never write, so remote workers
+need to see the project's files (a shared filesystem) but not the output folder.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from .build import BuildOptions, Products, produce, remove_stale_temporaries, write_outputs
+from .errors import Diagnostic, PubkitError
+from .settings import Settings, find_root, load_settings
+from .state import BuildState, build_key
+
+STATE_SAVE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs to build one part of one manuscript (picklable)."""
+
+    source: Path  # absolute
+    root: Path  # the project root, fixed by the client (a remote worker's cwd says nothing)
+    settings: Settings
+    options: BuildOptions  # `formats` holds the part(s) this task makes
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    source: Path
+    formats: tuple[str, ...]
+    products: Products | None
+    errors: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one manuscript: built, skipped (up to date) or failed."""
+
+    source: Path
+    status: str
+    outputs: tuple[Path, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+    errors: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def built(self) -> int:
+        return self.count("built")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Build in memory; runs in a worker process (or on a Dask worker). Never raises."""
+    quiet_libraries()
+    try:
+        products = produce(task.source, task.options, task.settings, task.root)
+        return TaskResult(task.source, task.options.formats, products)
+    except PubkitError as exc:
+        return TaskResult(task.source, task.options.formats, None, exc.diagnostics)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - WeasyPrint's fetch errors are BaseExceptions
+        detail = (
+            traceback.format_exc()
+            if os.environ.get("PUBKIT_DEBUG")
+            else "set PUBKIT_DEBUG=1 for the traceback"
+        )
+        message = f"internal error: {type(exc).__name__}: {exc} ({detail})"
+        return TaskResult(task.source, task.options.formats, None, (Diagnostic(task.source, None, message),))
+
+
+def quiet_libraries() -> None:
+    """WeasyPrint and fontTools log layout chatter; pubkit reports its own findings."""
+    import logging
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def local_executor(jobs: int, tasks: int) -> Executor | None:
+    """Worker processes for the tasks; None (run here, in order) for one task or --jobs 1."""
+    if jobs <= 1 or tasks <= 1:
+        return None
+    # fork: workers start in milliseconds and share what the parent imported (not WeasyPrint:
+    # each worker imports it once, on its first PDF, and keeps it).
+    return ProcessPoolExecutor(max_workers=min(jobs, tasks), mp_context=multiprocessing.get_context("fork"))
+
+
+def _run(executor: Executor | None, tasks: list[Task]) -> Iterator[tuple[Task, TaskResult | Exception]]:
+    """Each task with its result (or the exception its worker died of), as they finish."""
+    if executor is None:
+        for task in tasks:
+            yield task, run_task(task)
+        return
+    futures = {executor.submit(run_task, task): task for task in tasks}
+    for future in as_completed(futures):
+        try:
+            yield futures[future], future.result()
+        except Exception as exc:  # the worker died: killed, out of memory, a crash
+            yield futures[future], exc
+
+
+@dataclass
+class _Pending:
+    """A manuscript whose tasks are out: results arrive one format at a time."""
+
+    source: Path
+    key: str
+    expected: int
+    results: list[TaskResult] = field(default_factory=list)
+
+
+def build_many(
+    paths: Iterable[str | Path],
+    out_dir: str | Path = "output",
+    options: BuildOptions | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    executor: Executor | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> BatchSummary:
+    """Build every manuscript in `paths` into `out_dir`; one Outcome per manuscript, in order.
+
+    `executor` (e.g. a Dask client's) replaces the local worker processes. `on_plan(total, to_build)`
+    is called once the up-to-date check is done; `on_outcome` as each manuscript finishes.
+    """
+    started = time.perf_counter()
+    options = options or BuildOptions()
+    out = Path(out_dir)
+    jobs = jobs or default_jobs()
+    remove_stale_temporaries(out)
+    state = BuildState.load(out)
+    sources = list(dict.fromkeys(Path(p).resolve() for p in paths))
+    outcomes: dict[Path, Outcome] = {}
+
+    def finish(source: Path, outcome: Outcome) -> None:
+        outcomes[source] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    displayed = {Path(p).resolve(): Path(p) for p in paths}
+    pending: dict[Path, _Pending] = {}
+    tasks: list[Task] = []
+    clashes = _slug_clashes(sources, displayed)
+    settings_by_root: dict[Path, Settings] = {}
+    for source in sources:
+        shown = displayed[source]
+        if source in clashes:
+            finish(source, Outcome(shown, "failed", errors=(clashes[source],)))
+            continue
+        try:
+            root = find_root(source.parent)
+            if root not in settings_by_root:
+                settings_by_root[root] = load_settings(root)
+            settings = settings_by_root[root].with_overrides(paper=options.paper and options.paper.lower())
+        except PubkitError as exc:
+            finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
+            continue
+        key = build_key(asdict(settings), asdict(replace(options, paper=None)), str(root))
+        if not force and state.up_to_date(source, key):
+            finish(source, Outcome(shown, "skipped"))
+            continue
+        parts = [(f,) for f in options.formats] if jobs > 1 else [options.formats]
+        pending[source] = _Pending(shown, key, len(parts))
+        for formats in parts:
+            tasks.append(Task(source, root, settings, replace(options, formats=formats)))
+    if on_plan is not None:
+        on_plan(len(sources), len(pending))
+
+    last_save = time.monotonic()
+    retry: list[Task] = []
+    for attempt, todo in enumerate((tasks, retry)):
+        runner = executor if executor is not None else local_executor(jobs, len(todo))
+        try:
+            for task, result in _run(runner, todo):
+                if isinstance(result, Exception):
+                    if attempt == 0:  # once more, in a fresh worker
+                        retry.append(task)
+                        continue
+                    message = f"the worker building it died ({type(result).__name__}: {result})"
+                    result = TaskResult(
+                        task.source, task.options.formats, None, (Diagnostic(task.source, None, message),)
+                    )
+                entry = pending[task.source]
+                entry.results.append(result)
+                if len(entry.results) == entry.expected:
+                    del pending[task.source]
+                    finish(task.source, _collect(entry, task.source, out, state))
+                if time.monotonic() - last_save > STATE_SAVE_SECONDS:
+                    state.save()
+                    last_save = time.monotonic()
+        finally:
+            if executor is None and runner is not None:
+                runner.shutdown(wait=True, cancel_futures=True)
+    state.save()
+    return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+def _collect(entry: _Pending, source: Path, out: Path, state: BuildState) -> Outcome:
+    """All tasks of a manuscript are back: write its outputs, or report why not."""
+    errors = tuple(dict.fromkeys(d for r in entry.results for d in r.errors))
+    warnings = tuple(dict.fromkeys(d for r in entry.results if r.products for d in r.products.warnings))
+    if errors:
+        state.forget(source)
+        return Outcome(entry.source, "failed", warnings=warnings, errors=errors)
+    files = tuple(item for r in entry.results for item in r.products.files)
+    inputs = tuple(sorted({p for r in entry.results for p in r.products.inputs}))
+    merged = Products(entry.source, files, warnings, inputs)
+    try:
+        written = write_outputs(merged, out)
+    except PubkitError as exc:
+        state.forget(source)
+        return Outcome(entry.source, "failed", warnings=warnings, errors=exc.diagnostics)
+    state.record(source, entry.key, inputs, written)
+    return Outcome(entry.source, "built", written, warnings)
+
+
+def _slug_clashes(sources: list[Path], displayed: dict[Path, Path]) -> dict[Path, Diagnostic]:
+    """Two manuscripts with the same file stem would overwrite each other's outputs."""
+    by_slug: dict[str, list[Path]] = {}
+    for source in sources:
+        by_slug.setdefault(source.stem, []).append(source)
+    clashes = {}
+    for slug, same in by_slug.items():
+        if len(same) < 2:
+            continue
+        for source in same:
+            others = ", ".join(str(displayed[o]) for o in same if o != source)
+            clashes[source] = Diagnostic(
+                displayed[source],
+                1,
+                f"another manuscript has the slug '{slug}' ({others}); their outputs would overwrite "
+                "each other: rename one",
+            )
+    return clashes
