@@ -50,7 +50,7 @@ def identifier(manuscript: Manuscript) -> str:
 
 
 def write_epub(book: Book) -> bytes:
-    theme = Theme(book.theme_dir)
+    theme = Theme.at(book.theme_dir)
     m = book.manuscript
     stamp = build_timestamp(m)
     cover, _ = book_cover(book)

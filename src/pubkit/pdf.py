@@ -94,7 +94,7 @@ def compose_html(
         replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind == "body" else p
         for p in book.pages
     ]
-    return Theme(book.theme_dir).render(
+    return Theme.at(book.theme_dir).render(
         "print.html.j2",
         m=book.manuscript,
         pages=pages,

@@ -11,6 +11,7 @@ import jinja2
 from .errors import Diagnostic, PubkitError
 
 TEMPLATES = "templates"
+_LOADED: dict[Path, Theme] = {}
 
 
 class Theme:
@@ -20,11 +21,20 @@ class Theme:
             raise PubkitError([Diagnostic(folder, None, "not a theme: it has no templates/ folder")])
 
     @classmethod
+    def at(cls, folder: Path) -> Theme:
+        """The theme in `folder`, made once per process: its compiled templates are reused by
+        every manuscript (Jinja reloads a template whose file changed)."""
+        key = folder.resolve()
+        if key not in _LOADED:
+            _LOADED[key] = cls(key)
+        return _LOADED[key]
+
+    @classmethod
     def find(cls, name: str, root: Path) -> Theme:
         """The theme `name` from the project's styles/, else the one shipped with pubkit."""
         for styles in (root / "styles", bundled_styles()):
             if (styles / name / TEMPLATES).is_dir():
-                return cls(styles / name)
+                return cls.at(styles / name)
         raise PubkitError([Diagnostic(root / "styles" / name, None, f"theme '{name}' not found")])
 
     @cached_property
