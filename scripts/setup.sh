@@ -2,11 +2,14 @@
 # Set up everything pubkit needs on a fresh Debian machine, idempotently:
 #   bash scripts/setup.sh           Debian libraries for WeasyPrint, a .venv with pubkit
 #   bash scripts/setup.sh --test    also Java (EPUBCheck), poppler-utils, and the test dependencies
+#   bash scripts/setup.sh --bench   the test set-up plus the benchmarks' baseline (pandoc, from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_bench=0
 [[ "${1:-}" == "--test" ]] && want_test=1
+[[ "${1:-}" == "--bench" ]] && want_test=1 && want_bench=1
 
 # Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
 # profiles of libgs-common (press PDFs),
@@ -32,7 +35,7 @@ fi
 
 # Python: a project virtualenv with pubkit installed in editable mode.
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
-extras=""; (( want_test )) && extras="[test]"
+extras=""; (( want_test )) && extras="[test]"; (( want_bench )) && extras="[test,bench]"
 stamp=".venv/.pubkit-installed${extras}"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
