@@ -70,6 +70,11 @@ class Manuscript:
     def source_dir(self) -> Path:
         return self.path.parent
 
+    @property
+    def direction(self) -> str:
+        """'rtl' for right-to-left scripts, from the language tag."""
+        return "rtl" if self.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
     def line_of(self, needle: str) -> int | None:
         """The file line where `needle` first appears in the body, for diagnostics."""
         for offset, text in enumerate(self.body.splitlines()):
@@ -83,6 +88,7 @@ class Heading:
     id: str
     level: int  # 2 = top-level section (the title is the only level 1)
     text: str
+    lang: str = ""  # when the heading is in another language than the book
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class Book:
     @property
     def direction(self) -> str:
         """'rtl' for right-to-left scripts, from the language tag."""
-        return "rtl" if self.manuscript.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+        return self.manuscript.direction
 
     @property
     def slug(self) -> str:
