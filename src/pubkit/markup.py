@@ -109,6 +109,7 @@ _ATTRIBUTES = {
     "colgroup": {"span"},
 }
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+WIDE_TABLE_COLUMNS = 6
 _URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -264,25 +265,57 @@ def _table_semantics(root: etree._Element) -> None:
 
     An empty top-left header cell is a corner, not a header (axe: empty-table-header): it becomes
     a data cell, and the first cell of each body row, the label of its row, a row header.
+    A table of many columns may not fit a phone: it scrolls sideways in a region that the
+    keyboard can reach (axe: scrollable-region-focusable), named by its caption.
     """
     for cell in root.iter("td", "th"):
         align = cell.attrib.pop("align", None)
         if align in ("left", "center", "right"):
             cell.set("class", " ".join(filter(None, (cell.get("class"), f"align-{align}"))))
-    for table in root.iter("table"):
+    for table in list(root.iter("table")):
         rows = table.findall("thead/tr")
         for row in rows:
             for cell in row.iterfind("th"):
                 cell.set("scope", cell.get("scope", "col"))
         corner = rows[0][0] if rows and len(rows[0]) else None
-        if corner is None or corner.tag != "th" or "".join(corner.itertext()).strip() or len(corner):
-            continue
-        corner.tag = "td"
-        del corner.attrib["scope"]
-        for row in table.iterfind("tbody/tr"):
-            if len(row) and row[0].tag == "td" and "".join(row[0].itertext()).strip():
-                row[0].tag = "th"
-                row[0].set("scope", "row")
+        if (
+            corner is not None
+            and corner.tag == "th"
+            and not len(corner)
+            and not "".join(corner.itertext()).strip()
+        ):
+            corner.tag = "td"
+            del corner.attrib["scope"]
+            for row in table.iterfind("tbody/tr"):
+                if len(row) and row[0].tag == "td" and "".join(row[0].itertext()).strip():
+                    row[0].tag = "th"
+                    row[0].set("scope", "row")
+        if _columns(table) >= WIDE_TABLE_COLUMNS:
+            _scroll_region(table)
+
+
+def _columns(table: etree._Element) -> int:
+    first = table.find(".//tr")
+    if first is None:
+        return 0
+    return sum(int(c.get("colspan")) if (c.get("colspan") or "").isdigit() else 1 for c in first)
+
+
+def _scroll_region(table: etree._Element) -> None:
+    table.set("class", " ".join(filter(None, (table.get("class"), "wide"))))
+    wrapper = etree.Element("div", {"class": "table-scroll", "tabindex": "0", "role": "region"})
+    # Named by its caption, else by the heading of its section.
+    caption = table.find("caption")
+    heading = table.xpath("preceding::*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][1]")
+    if caption is not None and "".join(caption.itertext()).strip():
+        wrapper.set("aria-label", " ".join("".join(caption.itertext()).split()))
+    elif heading and heading[0].get("id"):
+        wrapper.set("aria-labelledby", heading[0].get("id"))
+    else:
+        wrapper.set("aria-label", "Table")
+    wrapper.tail, table.tail = table.tail, None
+    table.addprevious(wrapper)
+    wrapper.append(table)
 
 
 def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]:
