@@ -19,7 +19,7 @@ import pypdf
 import pytest
 from lxml import etree
 
-from pubkit import PubkitError, build
+from pubkit import PubkitError, build, epubcheck
 from pubkit.a11y import CONFORMS_TO
 from pubkit.ace import AceReport, run_ace
 from pubkit.epubcheck import EpubCheckReport, run_epubcheck_many
@@ -63,15 +63,31 @@ def corpus(tmp_path_factory) -> dict[str, CorpusBook]:
     return books
 
 
-class Validation:
-    """EPUBCheck and Ace, started at once in background threads; tests wait for their book."""
+CANARY = "canary"
 
-    def __init__(self, books: dict[str, CorpusBook]):
+
+def broken_copy(epub: Path, target: Path) -> Path:
+    """The same book with a link to an id that does not exist (EPUBCheck: RSC-012)."""
+    with zipfile.ZipFile(epub) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "EPUB/body.xhtml":
+                data = data.replace(b"<p>", b'<p><a href="#nowhere">broken</a> ', 1)
+            copy.writestr(info, data)
+    return target
+
+
+class Validation:
+    """EPUBCheck and Ace, started at once in background threads; tests wait for their book.
+
+    The batch also checks a canary, a corpus book with an error put in, to show that it
+    reports what it finds."""
+
+    def __init__(self, books: dict[str, CorpusBook], canary: Path):
         self.pool = ThreadPoolExecutor(max_workers=3)
-        names = list(books)
-        self._epubcheck = self.pool.submit(
-            run_epubcheck_many, [books[n].epub for n in names], usage=True, timeout=900
-        )
+        names = [*books, CANARY]
+        epubs = [*(book.epub for book in books.values()), canary]
+        self._epubcheck = self.pool.submit(run_epubcheck_many, epubs, usage=True, timeout=900)
         self._names = names
         self._ace: dict[str, Future] = {
             name: self.pool.submit(run_ace, book.epub)
@@ -87,8 +103,9 @@ class Validation:
 
 
 @pytest.fixture(scope="session")
-def validation(corpus):
-    checks = Validation(corpus)
+def validation(corpus, tmp_path_factory):
+    canary = broken_copy(corpus["blockquotes"].epub, tmp_path_factory.mktemp("canary") / "canary.epub")
+    checks = Validation(corpus, canary)
     yield checks
     checks.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -163,6 +180,16 @@ def test_warnings_are_the_expected_ones(corpus, name):
     assert codes == WARNINGS.get(name, set()), [w.format() for w in corpus[name].warnings]
 
 
+def test_missing_alt_warnings_point_at_their_lines(corpus):
+    book = corpus["images-missing-alt"]
+    lines = book.source.read_text(encoding="utf-8").splitlines()
+    without_alt = {
+        n for n, line in enumerate(lines, start=1) if re.search(r"!\[\]\(|<img(?![^>]*alt=)", line)
+    }
+    assert len(without_alt) == 3
+    assert {w.line for w in book.warnings} == without_alt
+
+
 def test_strict_build_fails_on_missing_alt_text(corpus, tmp_path):
     with pytest.raises(PubkitError) as raised:
         build(corpus["images-missing-alt"].source, tmp_path, ("epub",), strict=True)
@@ -180,6 +207,20 @@ def test_epubcheck_reports_nothing(validation, name):
     messages = "\n".join(d.format() for d in report.diagnostics)
     assert (report.fatals, report.errors, report.warnings, report.usages) == (0, 0, 0, 0), messages
     assert report.diagnostics == (), messages
+
+
+def test_epubcheck_batch_reports_what_it_finds(validation):
+    report = validation.epubcheck(CANARY)
+    assert (report.fatals, report.errors, report.warnings) == (0, 1, 0)
+    assert [(d.code, d.source) for d in report.diagnostics] == [("RSC-012", "canary.epub/EPUB/body.xhtml")]
+
+
+def test_epubcheck_without_batch_driver_checks_book_by_book(validation, monkeypatch, tmp_path):
+    """Where Java has no source launcher (the driver cannot run), each book gets its own run."""
+    monkeypatch.setattr(epubcheck, "BATCH_DRIVER", tmp_path / "missing" / "EpubCheckBatch.java")
+    canary = validation.epubcheck(CANARY)
+    [alone] = run_epubcheck_many([canary.epub])
+    assert (alone.errors, alone.diagnostics) == (canary.errors, canary.diagnostics)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in WITHOUT_ALT])

@@ -116,9 +116,10 @@ _HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 @dataclass(frozen=True)
 class Finding:
-    """Something the renderer fixed or could not fix; `needle` locates it in the source."""
+    """Something the renderer fixed or could not fix; the first of `needles` found in the
+    source locates it."""
 
-    needle: str
+    needles: tuple[str, ...]
     message: str
     code: str
 
@@ -220,11 +221,11 @@ def markdown_to_xhtml(
     for el in root.iter("img"):
         if not (el.get("alt") or "").strip():
             missing_alt += 1
+            src = el.get("src", "")
             findings.append(
                 Finding(
-                    el.get("src", ""),
-                    f"image {el.get('src', '')!r} has no alt text; "
-                    "screen reader users will not know what it shows",
+                    (f"![]({src}", f'src="{src}"', f"src='{src}'", f"src={src}", src),
+                    f"image {src!r} has no alt text; screen reader users will not know what it shows",
                     "no-alt",
                 )
             )
@@ -330,7 +331,11 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
         if not "".join(el.itertext()).strip() and not len(el):
             el.text = href.removeprefix("mailto:").removeprefix("tel:")
             findings.append(
-                Finding(href, f"link to {href!r} has no text; its address is shown instead", "link-text")
+                Finding(
+                    (f"[]({href}", href),
+                    f"link to {href!r} has no text; its address is shown instead",
+                    "link-text",
+                )
             )
         if href.startswith("#"):
             if href[1:] in targets:
@@ -344,7 +349,7 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
                 "link to a web address instead"
             )
         del el.attrib["href"]
-        findings.append(Finding(href, message, "broken-link"))
+        findings.append(Finding((f"]({href}", href), message, "broken-link"))
     return findings
 
 
@@ -422,7 +427,7 @@ def _deduplicate_ids(root: etree._Element) -> list[Finding]:
             el.set("id", f"{ident}-{n}")
             findings.append(
                 Finding(
-                    "#" + ident,
+                    ("#" + ident,),
                     f"id '{ident}' is used twice; the second became '{ident}-{n}'",
                     "duplicate-id",
                 )

@@ -126,7 +126,7 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         )
     )
     warnings = tuple(
-        Diagnostic(manuscript.path, manuscript.line_of(f.needle), f.message, f.code, Severity.WARNING)
+        Diagnostic(manuscript.path, manuscript.line_of(*f.needles), f.message, f.code, Severity.WARNING)
         for f in findings
     )
     return Book(
