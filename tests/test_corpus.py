@@ -197,6 +197,24 @@ def test_strict_build_fails_on_missing_alt_text(corpus, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+# --- PDFs (built while the validators run in the background) ---------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pdf_opens(corpus, corpus_pdfs, name):
+    reader = pypdf.PdfReader(corpus_pdfs[name])
+    assert len(reader.pages) >= 1
+    assert reader.metadata.title.startswith(read_opf(corpus[name].epub).find(".//dc:title", OPF_NS).text)
+
+
+def test_pdf_keeps_what_notes_and_ruby_hold(corpus_pdfs):
+    notes = "".join(page.extract_text() for page in pypdf.PdfReader(corpus_pdfs["footnotes"]).pages)
+    for text in ("1. Read the label.", "mg_elemental = mg_salt * fraction", "400 mg magnesium oxide"):
+        assert text in notes
+    japanese = pypdf.PdfReader(corpus_pdfs["japanese"]).pages[0].extract_text()
+    assert "筋肉(きんにく)" in re.sub("[\x00\n]", "", japanese)  # pypdf reads NULs around generated text
+
+
 # --- validators -------------------------------------------------------------------------------
 
 
@@ -240,21 +258,6 @@ def test_conformance_claim_only_with_alt_text_everywhere(corpus, name):
         assert "does not claim" in summary and "without alternative text" in summary
     else:
         assert claims == [CONFORMS_TO]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_pdf_opens(corpus, corpus_pdfs, name):
-    reader = pypdf.PdfReader(corpus_pdfs[name])
-    assert len(reader.pages) >= 1
-    assert reader.metadata.title.startswith(read_opf(corpus[name].epub).find(".//dc:title", OPF_NS).text)
-
-
-def test_pdf_keeps_what_notes_and_ruby_hold(corpus_pdfs):
-    notes = "".join(page.extract_text() for page in pypdf.PdfReader(corpus_pdfs["footnotes"]).pages)
-    for text in ("1. Read the label.", "mg_elemental = mg_salt * fraction", "400 mg magnesium oxide"):
-        assert text in notes
-    japanese = pypdf.PdfReader(corpus_pdfs["japanese"]).pages[0].extract_text()
-    assert "筋肉(きんにく)" in re.sub("[\x00\n]", "", japanese)  # pypdf reads NULs around generated text
 
 
 # --- what pubkit does at the source, seen in the books ----------------------------------------
