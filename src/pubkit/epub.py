@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from xml.sax import saxutils
 
 from ebooklib import epub
 from lxml import etree
@@ -163,9 +165,29 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
         landmarks=landmarks,
         **common,
     )
-    return [
+    documents = [
         Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d for d in documents
     ]
+    return link_across_documents(documents)
+
+
+def link_across_documents(documents: list[Document]) -> list[Document]:
+    """A link to #id where the id lives in another document (the disclaimer pointing at a body
+    section) becomes document.xhtml#id: in an EPUB each document is its own page (RSC-012)."""
+    ids = {d.href: set(etree.fromstring(d.content).xpath("//@id")) for d in documents}
+    home = {ident: href for href, owned in reversed(ids.items()) for ident in owned}
+    linked = []
+    for doc in documents:
+
+        def elsewhere(match: re.Match, own: set = ids[doc.href]) -> bytes:
+            ident = saxutils.unescape(match[1].decode("utf-8"), {"&quot;": '"'})
+            if ident in own or ident not in home:
+                return match[0]
+            return b'href="' + home[ident].encode() + b"#" + match[1] + b'"'
+
+        content = re.sub(rb'href="#([^"]+)"', elsewhere, doc.content)
+        linked.append(Document(doc.href, doc.title, content, doc.kind) if content != doc.content else doc)
+    return linked
 
 
 def build_ncx_toc(book: Book, documents: list[Document]) -> list:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import markdown
 import nh3
 from lxml import etree, html
 
-from .model import Heading
+from .model import RTL_LANGUAGES, Heading
 
 # Smart punctuation as characters: named entities (&ldquo;) are fatal in XHTML.
 _SMARTY = {
@@ -87,13 +87,18 @@ _TAGS = {
     "wbr",
     "aside",
     "section",
+    "ruby",
+    "rt",
 }
+# Dropped with their content: code that must not run, and ruby's fallback parentheses (EPUB
+# discourages <rp>, HTM-055: every EPUB 3 reading system lays out ruby).
+_DROP_WITH_CONTENT = {"script", "style", "rp"}
 _ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
-    "a": {"href"},
+    "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "headers"},
-    "th": {"colspan", "rowspan", "headers", "scope"},
+    "td": {"colspan", "rowspan", "headers", "align"},
+    "th": {"colspan", "rowspan", "headers", "scope", "align"},
     "ol": {"start", "reversed", "type"},
     "li": {"value"},
     "time": {"datetime"},
@@ -104,13 +109,17 @@ _ATTRIBUTES = {
     "colgroup": {"span"},
 }
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+WIDE_TABLE_COLUMNS = 6
+_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
 class Finding:
-    """Something the renderer fixed or could not fix; `needle` locates it in the source."""
+    """Something the renderer fixed or could not fix; the first of `needles` found in the
+    source locates it."""
 
-    needle: str
+    needles: tuple[str, ...]
     message: str
     code: str
 
@@ -123,6 +132,7 @@ class Fragment:
     findings: tuple[Finding, ...] = ()
     images_without_alt: int = 0
     has_footnotes: bool = False
+    ids: frozenset[str] = frozenset()  # every id in the fragment, for links from other fragments
 
 
 # lxml cannot name an attribute "epub:type" outside a namespace; this stand-in is
@@ -144,7 +154,8 @@ def _markdown() -> markdown.Markdown:
             "footnotes",
             "attr_list",
             "def_list",
-            "fenced_code",
+            "pymdownx.highlight",
+            "pymdownx.superfences",  # fenced code inside lists, quotes and footnotes too
             "abbr",
             "sane_lists",
             "toc",
@@ -154,6 +165,10 @@ def _markdown() -> markdown.Markdown:
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9\ufe0e"},
             "smarty": {"substitutions": _SMARTY},
             "toc": {"slugify": _slugify, "permalink": False},
+            # align="right" survives nh3 (style="text-align: ...") would not); it becomes a class.
+            "tables": {"use_align_attribute": True},
+            # No syntax colouring: plain <pre><code class="language-x">, the same in every reader.
+            "pymdownx.highlight": {"use_pygments": False},
         },
         output_format="xhtml",
     )
@@ -164,10 +179,15 @@ def markdown_to_xhtml(
     top_level: int | None = None,
     id_prefix: str = "",
     rewrite_src: Callable[[str], str] | None = None,
+    direction: str = "ltr",
+    link_targets: Collection[str] = frozenset(),
 ) -> Fragment:
     """Render Markdown; headings are shifted so the shallowest one becomes `top_level`.
 
-    `rewrite_src` maps each image source to the path the book stores it under.
+    `rewrite_src` maps each image source to the path the book stores it under. `direction` is
+    the document's ("ltr" or "rtl"). Links to `#id` must land on an id of this fragment or one
+    of `link_targets` (ids of the book's other documents); other links inside the book lead
+    nowhere in an EPUB and lose their href, with a finding.
     """
     md = _markdown()
     raw = md.convert(text)
@@ -175,7 +195,8 @@ def markdown_to_xhtml(
         raw,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=_URL_SCHEMES,
+        clean_content_tags=_DROP_WITH_CONTENT,
         link_rel=None,
         strip_comments=True,
     )
@@ -184,6 +205,8 @@ def markdown_to_xhtml(
     if root is None:
         return Fragment("", (), ())
     findings: list[Finding] = []
+    _named_anchors_as_ids(root)
+    findings.extend(_deduplicate_ids(root))
     headings = _normalise_headings(root, top_level, id_prefix)
     if id_prefix:
         for el in root.iter():
@@ -192,53 +215,201 @@ def markdown_to_xhtml(
             href = el.get("href") if el.tag == "a" else None
             if href and href.startswith("#"):
                 el.set("href", "#" + id_prefix + href[1:])
-    findings.extend(_deduplicate_ids(root))
     has_footnotes = _footnotes_as_epub_notes(root)
     images = tuple(el.get("src", "") for el in root.iter("img"))
     missing_alt = 0
     for el in root.iter("img"):
         if not (el.get("alt") or "").strip():
             missing_alt += 1
+            src = el.get("src", "")
             findings.append(
                 Finding(
-                    el.get("src", ""),
-                    f"image {el.get('src', '')!r} has no alt text; "
-                    "screen reader users will not know what it shows",
+                    (f"![]({src}", f'src="{src}"', f"src='{src}'", f"src={src}", src),
+                    f"image {src!r} has no alt text; screen reader users will not know what it shows",
                     "no-alt",
                 )
             )
             el.set("alt", "")
+        for size in ("width", "height"):
+            # HTML wants a number of pixels; "50%" or "auto" (pasted HTML) is invalid in an EPUB.
+            if el.get(size) is not None and not el.get(size, "").strip().isdigit():
+                del el.attrib[size]
     if rewrite_src is not None:
         for el in root.iter("img"):
             el.set("src", rewrite_src(el.get("src", "")))
-    for el in root.iter("table"):
-        for row in el.iterfind("thead/tr"):
+    _table_semantics(root)
+    ids = frozenset(el.get("id") for el in root.iter() if el.get("id"))
+    findings.extend(_check_links(root, ids | frozenset(link_targets)))
+    _drop_empty_paragraphs(root)
+    _mark_directions(root, direction)
+    return Fragment(
+        serialize_children(root),
+        tuple(headings),
+        images,
+        tuple(findings),
+        missing_alt,
+        has_footnotes,
+        ids,
+    )
+
+
+def _named_anchors_as_ids(root: etree._Element) -> None:
+    """<a name="x"> (HTML pasted from Word and old web pages) is the target of links to #x."""
+    for el in root.iter("a"):
+        name = el.attrib.pop("name", None)
+        if name and not el.get("id"):
+            el.set("id", name)
+
+
+def _table_semantics(root: etree._Element) -> None:
+    """Header cells say what they head; alignment from Markdown becomes a class (the theme aligns).
+
+    An empty top-left header cell is a corner, not a header (axe: empty-table-header): it becomes
+    a data cell, and the first cell of each body row, the label of its row, a row header.
+    A table of many columns may not fit a phone: it scrolls sideways in a region that the
+    keyboard can reach (axe: scrollable-region-focusable), named by its caption.
+    """
+    for cell in root.iter("td", "th"):
+        align = cell.attrib.pop("align", None)
+        if align in ("left", "center", "right"):
+            cell.set("class", " ".join(filter(None, (cell.get("class"), f"align-{align}"))))
+    for table in list(root.iter("table")):
+        rows = table.findall("thead/tr")
+        for row in rows:
             for cell in row.iterfind("th"):
                 cell.set("scope", cell.get("scope", "col"))
-    return Fragment(
-        serialize_children(root), tuple(headings), images, tuple(findings), missing_alt, has_footnotes
-    )
+        corner = rows[0][0] if rows and len(rows[0]) else None
+        if (
+            corner is not None
+            and corner.tag == "th"
+            and not len(corner)
+            and not "".join(corner.itertext()).strip()
+        ):
+            corner.tag = "td"
+            del corner.attrib["scope"]
+            for row in table.iterfind("tbody/tr"):
+                if len(row) and row[0].tag == "td" and "".join(row[0].itertext()).strip():
+                    row[0].tag = "th"
+                    row[0].set("scope", "row")
+        if _columns(table) >= WIDE_TABLE_COLUMNS:
+            _scroll_region(table)
+
+
+def _columns(table: etree._Element) -> int:
+    first = table.find(".//tr")
+    if first is None:
+        return 0
+    return sum(int(c.get("colspan")) if (c.get("colspan") or "").isdigit() else 1 for c in first)
+
+
+def _scroll_region(table: etree._Element) -> None:
+    table.set("class", " ".join(filter(None, (table.get("class"), "wide"))))
+    wrapper = etree.Element("div", {"class": "table-scroll", "tabindex": "0", "role": "region"})
+    # Named by its caption, else by the heading of its section.
+    caption = table.find("caption")
+    heading = table.xpath("preceding::*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][1]")
+    if caption is not None and "".join(caption.itertext()).strip():
+        wrapper.set("aria-label", " ".join("".join(caption.itertext()).split()))
+    elif heading and heading[0].get("id"):
+        wrapper.set("aria-labelledby", heading[0].get("id"))
+    else:
+        wrapper.set("aria-label", "Table")
+    wrapper.tail, table.tail = table.tail, None
+    table.addprevious(wrapper)
+    wrapper.append(table)
+
+
+def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]:
+    """Links that lead nowhere in the book lose their href (the text stays) and are reported:
+    an #id that no document has, and relative paths to files the book does not hold.
+    A link without text gets its address as text: a screen reader needs something to say."""
+    findings = []
+    for el in root.iter("a"):
+        href = el.get("href")
+        if href is None:
+            continue
+        if not "".join(el.itertext()).strip() and not len(el):
+            el.text = href.removeprefix("mailto:").removeprefix("tel:")
+            findings.append(
+                Finding(
+                    (f"[]({href}", href),
+                    f"link to {href!r} has no text; its address is shown instead",
+                    "link-text",
+                )
+            )
+        if href.startswith("#"):
+            if href[1:] in targets:
+                continue
+            message = f"link to {href!r} leads nowhere: no heading or element has the id {href[1:]!r}"
+        elif _HAS_SCHEME.match(href) or href.startswith("//"):
+            continue
+        else:
+            message = (
+                f"link to {href!r} leads nowhere: the file is not part of the book; "
+                "link to a web address instead"
+            )
+        del el.attrib["href"]
+        findings.append(Finding((f"]({href}", href), message, "broken-link"))
+    return findings
+
+
+def _drop_empty_paragraphs(root: etree._Element) -> None:
+    """Sanitising pasted HTML leaves empty <p> behind (<center> inside <p>, dropped tags)."""
+    for el in list(root.iter("p")):
+        if len(el) or (el.text or "").strip() or el.attrib:
+            continue
+        parent, previous = el.getparent(), el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + (el.tail or "")
+        else:
+            parent.text = (parent.text or "") + (el.tail or "")
+        parent.remove(el)
+
+
+def _mark_directions(root: etree._Element, direction: str) -> None:
+    """Text in another language than the book's keeps its own direction (an English phrase in an
+    Arabic book); code reads left to right in every book."""
+    for el in root.iter():
+        lang = el.get("lang")
+        if lang and not el.get("dir"):
+            own = "rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+            if own != direction:
+                el.set("dir", own)
+    if direction == "rtl":
+        for el in root.iter("pre", "code"):
+            if not el.get("dir") and not any(a.tag == "pre" for a in el.iterancestors()):
+                el.set("dir", "ltr")
 
 
 def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: str) -> list[Heading]:
     """Shift headings so the shallowest is `top_level`, and close gaps (h2 -> h4 becomes h2 -> h3):
-    reading systems and screen readers navigate by an outline without holes."""
+    reading systems and screen readers navigate by an outline without holes. Headings that were
+    siblings stay siblings: each takes the level below its nearest shallower predecessor.
+    Headings without an id (raw HTML) get one, so the table of contents can point at them."""
     elements = list(root.iter(*_HEADINGS))
     if not elements:
         return []
-    shift = (top_level - min(int(el.tag[1]) for el in elements)) if top_level else 0
-    previous = (top_level or 1) - 1
+    first = top_level or min(int(el.tag[1]) for el in elements)
+    taken = {el.get("id") for el in root.iter() if el.get("id")}
+    open_headings: list[tuple[int, int]] = []  # (level in the source, level given), outermost first
     headings = []
     for el in elements:
-        level = max(1, min(6, int(el.tag[1]) + shift, previous + 1))
-        if top_level:
-            level = max(level, top_level)
-        previous = level
+        written = int(el.tag[1])
+        while open_headings and open_headings[-1][0] >= written:
+            open_headings.pop()
+        level = min(6, open_headings[-1][1] + 1) if open_headings else first
+        open_headings.append((written, level))
         el.tag = f"h{level}"
-        if id_prefix and el.get("id"):
-            el.set("id", id_prefix + el.get("id"))
         text = " ".join("".join(el.itertext()).split())
-        headings.append(Heading(id=el.get("id", ""), level=level, text=text))
+        if not el.get("id"):
+            ident, n = _slugify(text, "-"), 1
+            while (ident if n == 1 else f"{ident}_{n}") in taken:
+                n += 1
+            el.set("id", ident if n == 1 else f"{ident}_{n}")
+            taken.add(el.get("id"))
+        if id_prefix:
+            el.set("id", id_prefix + el.get("id"))
+        headings.append(Heading(id=el.get("id", ""), level=level, text=text, lang=el.get("lang", "")))
     return headings
 
 
@@ -256,7 +427,7 @@ def _deduplicate_ids(root: etree._Element) -> list[Finding]:
             el.set("id", f"{ident}-{n}")
             findings.append(
                 Finding(
-                    "#" + ident,
+                    ("#" + ident,),
                     f"id '{ident}' is used twice; the second became '{ident}-{n}'",
                     "duplicate-id",
                 )
@@ -310,8 +481,3 @@ def serialize_children(root: etree._Element) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def inline_markdown(text: str) -> str:
-    """Markdown for a short text (a bio, a disclaimer) as XHTML paragraphs."""
-    return markdown_to_xhtml(text).html

@@ -70,11 +70,18 @@ class Manuscript:
     def source_dir(self) -> Path:
         return self.path.parent
 
-    def line_of(self, needle: str) -> int | None:
-        """The file line where `needle` first appears in the body, for diagnostics."""
-        for offset, text in enumerate(self.body.splitlines()):
-            if needle in text:
-                return self.body_line + offset
+    @property
+    def direction(self) -> str:
+        """'rtl' for right-to-left scripts, from the language tag."""
+        return "rtl" if self.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+    def line_of(self, *needles: str) -> int | None:
+        """The file line where the first of `needles` that the body holds first appears."""
+        lines = self.body.splitlines()
+        for needle in needles:
+            for offset, text in enumerate(lines):
+                if needle in text:
+                    return self.body_line + offset
         return None
 
 
@@ -83,6 +90,7 @@ class Heading:
     id: str
     level: int  # 2 = top-level section (the title is the only level 1)
     text: str
+    lang: str = ""  # when the heading is in another language than the book
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ class Book:
     @property
     def direction(self) -> str:
         """'rtl' for right-to-left scripts, from the language tag."""
-        return "rtl" if self.manuscript.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+        return self.manuscript.direction
 
     @property
     def slug(self) -> str:

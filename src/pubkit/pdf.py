@@ -126,17 +126,13 @@ def footnotes_in_place(
         if not calls:
             continue
         note = lxml_html.Element("span", {"class": "footnote", "id": ident})
-        for paragraph in aside.iterfind("p"):
-            for label in paragraph.iterfind("span[@class='footnote-label']"):
-                paragraph.text = (label.tail or "").lstrip()
-                paragraph.remove(label)
-            for back in paragraph.iterfind("a[@role='doc-backlink']"):
-                _drop(back)
-            part = lxml_html.Element("span", {"class": "footnote-para"})
-            part.text = paragraph.text
-            for child in paragraph:
-                part.append(child)
-            note.append(part)
+        for back in list(aside.iterfind(".//a[@role='doc-backlink']")):
+            _drop(back)
+        for label in list(aside.iterfind(".//span[@class='footnote-label']")):
+            label.getparent().text = (label.tail or "").lstrip()
+            label.getparent().remove(label)
+        for block in aside:
+            note.append(_note_part(block))
         sup = calls[0].getparent()
         target = sup if sup.tag == "sup" else calls[0]
         anchor = lxml_html.Element("span", {"class": "pubkit-fncall", "id": f"fncall-{ident}"})
@@ -158,6 +154,29 @@ def footnotes_in_place(
     from .markup import serialize_children
 
     return serialize_children(root)
+
+
+# A footnote is floated as a <span> inside its call's paragraph, so the blocks of a note
+# (paragraphs, lists, code) become spans the theme displays as blocks.
+_NOTE_BLOCKS = {"p": "footnote-para", "pre": "footnote-para footnote-code", "li": "footnote-item"}
+
+
+def _note_part(block):
+    part = lxml_html.Element("span", {"class": _NOTE_BLOCKS.get(block.tag, "footnote-para")})
+    part.text, part.tail = block.text, None
+    if block.tag in ("ol", "ul"):
+        part.text = None
+        start = int(block.get("start", "1")) if block.get("start", "1").isdigit() else 1
+        for number, item in enumerate(block.iterfind("li"), start=start):
+            line = _note_part(item)
+            line.text = (f"{number}. " if block.tag == "ol" else "\u2022 ") + (line.text or "")
+            part.append(line)
+        return part
+    for child in list(block):
+        part.append(
+            _note_part(child) if child.tag in ("p", "pre", "ol", "ul", "blockquote", "div") else child
+        )
+    return part
 
 
 def _drop(element) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from markupsafe import Markup
 
 from .errors import Diagnostic, PubkitError, Severity
-from .markup import inline_markdown, markdown_to_xhtml
+from .markup import markdown_to_xhtml
 from .model import Asset, Book, Heading, Manuscript, Page, Person
 from .resources import resolve_local
 from .theme import Theme
@@ -51,24 +52,26 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         assets.setdefault(href, Asset(href, media_type, data, resolved))
         return href
 
-    body = markdown_to_xhtml(manuscript.body, top_level=2, rewrite_src=embed)
+    direction = manuscript.direction
+    body = markdown_to_xhtml(manuscript.body, top_level=2, rewrite_src=embed, direction=direction)
     if problems:
         raise PubkitError(problems)
-    warnings = tuple(
-        Diagnostic(manuscript.path, manuscript.line_of(f.needle), f.message, f.code, Severity.WARNING)
-        for f in body.findings
-    )
+    findings = list(body.findings)
+
+    def front_matter_markdown(text: str) -> Markup:
+        """A bio or the disclaimer: its links may point into the body."""
+        fragment = markdown_to_xhtml(text, top_level=3, direction=direction, link_targets=body.ids)
+        findings.extend(fragment.findings)
+        return Markup(fragment.html)
 
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
     has_toc = len(sections) >= TOC_MIN_SECTIONS
     context = {
         "m": manuscript,
-        "authors": [_credit(p, reviewer=False) for p in manuscript.authors],
-        "reviewers": [_credit(p, reviewer=True) for p in manuscript.reviewers],
-        "disclaimer_html": Markup(inline_markdown(manuscript.disclaimer.text))
-        if manuscript.disclaimer
-        else "",
+        "authors": [_credit(p, False, front_matter_markdown) for p in manuscript.authors],
+        "reviewers": [_credit(p, True, front_matter_markdown) for p in manuscript.reviewers],
+        "disclaimer_html": front_matter_markdown(manuscript.disclaimer.text) if manuscript.disclaimer else "",
         "headings": headings,
         "toc": heading_tree(headings),
         "body_html": Markup(body.html),
@@ -122,6 +125,10 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
             landmark="bodymatter",
         )
     )
+    warnings = tuple(
+        Diagnostic(manuscript.path, manuscript.line_of(*f.needles), f.message, f.code, Severity.WARNING)
+        for f in findings
+    )
     return Book(
         manuscript=manuscript,
         pages=tuple(pages),
@@ -135,12 +142,12 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
     )
 
 
-def _credit(person: Person, reviewer: bool) -> dict:
+def _credit(person: Person, reviewer: bool, markdown: Callable[[str], Markup]) -> dict:
     return {
         "person": person,
         "display_name": person.display_name,
         "label": credit_label(person, reviewer),
-        "bio_html": Markup(inline_markdown(person.bio)) if person.bio else "",
+        "bio_html": markdown(person.bio) if person.bio else "",
     }
 
 
