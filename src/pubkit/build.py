@@ -2,18 +2,18 @@
 
 All outputs of a manuscript are produced in memory first; only when every
 format succeeded are they written, each to a temporary file in the output
-folder and renamed over the old one. A failed build leaves old outputs intact.
+folder, and then all renamed over the old ones (outputs.py). A failed build,
+a full disk included, leaves old outputs intact.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic, PubkitError
 from .load import load
+from .outputs import write_outputs
 from .render import render
 from .settings import Settings, find_root, load_settings
 from .theme import Theme
@@ -46,7 +46,7 @@ def build(
     settings = settings or load_settings(root)
     manuscript = load(path, settings=settings, root=root)
     theme = Theme.find(settings.theme, root)
-    book = render(manuscript, theme)
+    book = render(manuscript, theme, settings)
     if strict and book.warnings:
         raise PubkitError(book.warnings)
 
@@ -72,31 +72,5 @@ def build(
                 products[name.removesuffix(".pdf") + ".html"] = compose_html(book, options).encode("utf-8")
 
     out = Path(out_dir)
-    written = []
-    for name, data in products.items():
-        target = out / name
-        atomic_write(target, data)
-        written.append(target)
+    written = write_outputs(path, {out / name: data for name, data in products.items()})
     return BuildResult(source=path, outputs=tuple(written), warnings=book.warnings)
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside `target`, fsync, then rename over it."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None

@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .build import FORMATS, build
 from .errors import Diagnostic, PubkitError
+from .outputs import slug_clashes
 from .settings import PAPER_SIZES, PROFILES, find_root, load_settings, parse_profiles
 
 MANUSCRIPTS = Path("manuscripts")
@@ -117,6 +118,11 @@ def main() -> None:
     callback=_profiles,
     help="PDF profile(s): handout, press, or handout,press (default: the manuscript's, else pubkit.toml).",
 )
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Download http(s) images (bounded by remote_timeout and remote_max_mb in pubkit.toml).",
+)
 def build_command(
     paths: tuple[Path, ...],
     formats: tuple[str, ...],
@@ -125,13 +131,19 @@ def build_command(
     keep_html: bool,
     strict: bool,
     profiles: tuple[str, ...],
+    allow_remote: bool,
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT."""
     _quiet_libraries()
-    paths = _manuscripts(paths)
+    kept, clashes = slug_clashes(_manuscripts(paths), formats)  # same slug: same outputs, neither built
+    paths = tuple(kept)
+    for clash in clashes:
+        _say(clash)
 
     def one(path: Path) -> None:
-        settings = load_settings(find_root(path.parent)).with_overrides(paper=paper and paper.lower())
+        settings = load_settings(find_root(path.parent)).with_overrides(
+            paper=paper and paper.lower(), allow_remote=allow_remote or None
+        )
         result = build(
             path, out_dir, formats, settings=settings, keep_html=keep_html, strict=strict, profiles=profiles
         )
@@ -140,9 +152,9 @@ def build_command(
         for output in result.outputs:
             click.echo(f"wrote {output}")
 
-    failed = sum(not ok for ok in _each(paths, one))
+    failed = sum(not ok for ok in _each(paths, one)) + len(clashes)
     if failed:
-        click.echo(f"{failed} of {len(paths)} manuscript(s) failed", err=True)
+        click.echo(f"{failed} of {len(paths) + len(clashes)} manuscript(s) failed", err=True)
         sys.exit(1)
 
 

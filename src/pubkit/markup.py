@@ -9,9 +9,21 @@ from dataclasses import dataclass
 
 import markdown
 import nh3
-from lxml import etree, html
+from lxml import etree
 
 from .model import Heading
+from .sanitize import (
+    DROP_WITH_CONTENT,
+    MAX_DEPTH,
+    STYLE_PROPERTIES,
+    NestingTooDeep,
+    check_nesting_source,
+    deepest_line,
+    depth_of,
+    enforce,
+    parse_fragment,
+    removals,
+)
 
 # Smart punctuation as characters: named entities (&ldquo;) are fatal in XHTML.
 _SMARTY = {
@@ -113,6 +125,7 @@ class Finding:
     needle: str
     message: str
     code: str
+    near: str = ""  # when set, the source line holds this too (e.g. "style=")
 
 
 @dataclass(frozen=True)
@@ -169,21 +182,62 @@ def markdown_to_xhtml(
 
     `rewrite_src` maps each image source to the path the book stores it under.
     """
+    levels = check_nesting_source(text)  # before Markdown, which recurses per level
     md = _markdown()
-    raw = md.convert(text)
+    try:
+        raw = md.convert(text)
+    except RecursionError:
+        raise NestingTooDeep(deepest_line(levels)) from None
+    findings: list[Finding] = []
+    images: list[str] = []
+    missing_alt = 0
+    rewritten: set[str] = set()
+    if raw.strip():
+        raw_root = parse_fragment(raw)
+        if depth_of(raw_root) > MAX_DEPTH:
+            raise NestingTooDeep(deepest_line(levels))
+        findings.extend(
+            Finding(r.needle, r.message, "removed", r.near) for r in removals(raw_root, _TAGS, _ATTRIBUTES)
+        )
+        # Images are checked (and rewritten to the book's copy) before nh3 sees them, so that
+        # a refused source is an error, not a silently dropped attribute.
+        for el in list(raw_root.iter("img")):
+            if any(a.tag in DROP_WITH_CONTENT for a in el.iterancestors()):
+                continue
+            src = (el.get("src") or "").strip()
+            if not src:
+                findings.append(Finding("<img", "removed an image without a source (src)", "removed"))
+                _remove_keeping_tail(el)
+                continue
+            images.append(src)
+            if not (el.get("alt") or "").strip():
+                missing_alt += 1
+                findings.append(
+                    Finding(
+                        src,
+                        f"image {src!r} has no alt text; screen reader users will not know what it shows",
+                        "no-alt",
+                    )
+                )
+            if rewrite_src is not None:
+                el.set("src", rewrite_src(src))
+                rewritten.add(el.get("src"))
+        raw = serialize_html(raw_root)
     clean = nh3.clean(
         raw,
         tags=_TAGS,
-        attributes=_ATTRIBUTES,
+        clean_content_tags=DROP_WITH_CONTENT,
+        attributes={**_ATTRIBUTES, "*": _ATTRIBUTES["*"] | {"style"}},
+        filter_style_properties=STYLE_PROPERTIES,
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
         strip_comments=True,
     )
     clean = _XML_INVALID.sub("", clean)
-    root = html.fragment_fromstring(clean, create_parent="div") if clean.strip() else None
-    if root is None:
-        return Fragment("", (), ())
-    findings: list[Finding] = []
+    if not clean.strip():
+        return Fragment("", (), tuple(images), tuple(findings), missing_alt)
+    root = parse_fragment(clean)
+    enforce(root)
     headings = _normalise_headings(root, top_level, id_prefix)
     if id_prefix:
         for el in root.iter():
@@ -194,30 +248,39 @@ def markdown_to_xhtml(
                 el.set("href", "#" + id_prefix + href[1:])
     findings.extend(_deduplicate_ids(root))
     has_footnotes = _footnotes_as_epub_notes(root)
-    images = tuple(el.get("src", "") for el in root.iter("img"))
-    missing_alt = 0
-    for el in root.iter("img"):
-        if not (el.get("alt") or "").strip():
-            missing_alt += 1
-            findings.append(
-                Finding(
-                    el.get("src", ""),
-                    f"image {el.get('src', '')!r} has no alt text; "
-                    "screen reader users will not know what it shows",
-                    "no-alt",
-                )
-            )
+    for el in list(root.iter("img")):
+        if rewrite_src is not None and el.get("src") not in rewritten:
+            # Only images pubkit checked and copied into the book may remain.
+            _remove_keeping_tail(el)
+            continue
+        if el.get("alt") is None:
             el.set("alt", "")
-    if rewrite_src is not None:
-        for el in root.iter("img"):
-            el.set("src", rewrite_src(el.get("src", "")))
     for el in root.iter("table"):
         for row in el.iterfind("thead/tr"):
             for cell in row.iterfind("th"):
                 cell.set("scope", cell.get("scope", "col"))
     return Fragment(
-        serialize_children(root), tuple(headings), images, tuple(findings), missing_alt, has_footnotes
+        serialize_children(root), tuple(headings), tuple(images), tuple(findings), missing_alt, has_footnotes
     )
+
+
+def serialize_html(root: etree._Element) -> str:
+    """The children of `root` as HTML text (for nh3)."""
+    parts = [_escape(root.text or "")]
+    for child in root:
+        parts.append(etree.tostring(child, method="html", encoding="unicode", with_tail=True))
+    return "".join(parts)
+
+
+def _remove_keeping_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    previous = el.getprevious()
+    if el.tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: str) -> list[Heading]:
@@ -312,6 +375,6 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def inline_markdown(text: str) -> str:
+def inline_markdown(text: str, rewrite_src: Callable[[str], str] | None = None) -> str:
     """Markdown for a short text (a bio, a disclaimer) as XHTML paragraphs."""
-    return markdown_to_xhtml(text).html
+    return markdown_to_xhtml(text, rewrite_src=rewrite_src).html
