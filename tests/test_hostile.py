@@ -531,7 +531,13 @@ def test_no_script_survives_into_the_epub_or_the_pdf(project: Project):
     project.manuscript("scripts", front + SCRIPT_VECTORS.replace("DATA", data_svg))
     result = run_pubkit("build", "manuscripts/scripts.md", cwd=project.root)
     assert result.returncode == 0, result.stderr
-    assert "removed <script>" in result.stderr
+    report = result.stderr
+    assert "manuscripts/scripts.md:5: warning: removed <script> and its content" in report  # the bio
+    # line 6: the disclaimer
+    assert "manuscripts/scripts.md:6: warning: removed the onerror attribute from <img>" in report
+    assert "manuscripts/scripts.md:9: warning: removed <script> and its content" in report
+    assert "manuscripts/scripts.md:11: warning: removed the onerror attribute from <img>" in report
+    assert "manuscripts/scripts.md:19: warning: removed the onclick attribute from <p>" in report
 
     epub = epub_entries(project.root / "output" / "scripts.epub")
     documents = {n: d for n, d in epub.items() if n.endswith((".xhtml", ".svg", ".ncx", ".opf"))}
@@ -576,6 +582,15 @@ def test_attribute_lists_cannot_inject_handlers_styles_or_sources():
     removed = sorted(f.message for f in fragment.findings)
     assert any("onclick" in m for m in removed) and any("style" in m for m in removed)
     assert any("onerror" in m for m in removed)
+
+
+def test_document_tags_and_their_handlers_are_reported():
+    fragment = markdown_to_xhtml('<html><body onload="alert(1)">Text</body></html>\n')
+    assert fragment.html == "<p>Text</p>" or "onload" not in fragment.html
+    assert [f.message for f in fragment.findings] == [
+        "removed <html>: not allowed in a manuscript",
+        "removed <body>: not allowed in a manuscript",
+    ]
 
 
 def test_table_alignment_is_kept_but_no_other_style():

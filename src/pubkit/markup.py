@@ -20,6 +20,7 @@ from .sanitize import (
     check_nesting_source,
     deepest_line,
     depth_of,
+    document_tags,
     enforce,
     parse_fragment,
     removals,
@@ -196,9 +197,8 @@ def markdown_to_xhtml(
         raw_root = parse_fragment(raw)
         if depth_of(raw_root) > MAX_DEPTH:
             raise NestingTooDeep(deepest_line(levels))
-        findings.extend(
-            Finding(r.needle, r.message, "removed", r.near) for r in removals(raw_root, _TAGS, _ATTRIBUTES)
-        )
+        removed = document_tags(raw) + removals(raw_root, _TAGS, _ATTRIBUTES)
+        findings.extend(Finding(r.needle, r.message, "removed", r.near) for r in removed)
         # Images are checked (and rewritten to the book's copy) before nh3 sees them, so that
         # a refused source is an error, not a silently dropped attribute.
         for el in list(raw_root.iter("img")):

@@ -37,11 +37,11 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     def warn(line: int | None, message: str, code: str) -> None:
         warnings.append(Diagnostic(manuscript.path, line, message, code, Severity.WARNING))
 
-    def embedder(in_front_matter: bool):
+    def embedder(in_front_matter: bool, after: int | None = None):
         def embed(src: str) -> str:
             if src in embedded:
                 return embedded[src]
-            line = lines.find(src, front=in_front_matter)
+            line = lines.find(src, front=in_front_matter, after=after)
             image = _acquire(src, manuscript, settings)
             if isinstance(image, str):
                 problems.append(Diagnostic(manuscript.path, line, f"image {image}"))
@@ -67,19 +67,20 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         return embed
 
     def markdown(text: str, in_front_matter: bool, **options) -> Fragment | None:
+        # Text from the front matter (a bio, the disclaimer) is looked up from where it starts.
+        after = lines.find(text.strip().split("\n")[0][:40], front=True) if in_front_matter else None
         try:
-            fragment = markdown_to_xhtml(text, rewrite_src=embedder(in_front_matter), **options)
+            fragment = markdown_to_xhtml(text, rewrite_src=embedder(in_front_matter, after), **options)
         except NestingTooDeep as exc:
             if in_front_matter:
-                line = lines.find(text.strip().split("\n")[0][:40], front=True)
+                line = after
             else:
                 line = manuscript.body_line + (exc.line or 0)
             problems.append(Diagnostic(manuscript.path, line, str(exc)))
             return None
         for finding in fragment.findings:
-            warn(
-                lines.find(finding.needle, finding.near, front=in_front_matter), finding.message, finding.code
-            )
+            line = lines.find(finding.needle, finding.near, front=in_front_matter, after=after)
+            warn(line, finding.message, finding.code)
         return fragment
 
     body_text = manuscript.body
@@ -169,7 +170,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         has_toc=has_toc,
         images_without_alt=body.images_without_alt,
         has_footnotes=body.has_footnotes,
-        warnings=tuple(warnings),
+        warnings=tuple(sorted(warnings, key=lambda d: d.line or 0)),
     )
 
 
@@ -260,11 +261,14 @@ class _SourceLines:
             self._front = text.split("\n")[: self.manuscript.body_line - 1]
         return self._front
 
-    def find(self, needle: str, near: str = "", front: bool = False) -> int | None:
+    def find(self, needle: str, near: str = "", front: bool = False, after: int | None = None) -> int | None:
+        """The file line of `needle`; in the front matter from line `after` on, when given."""
         if front:
             lines, first = self._front_lines(), 1
         else:
             lines, first = self.manuscript.body.split("\n"), self.manuscript.body_line
+        if after is not None and after > first:
+            lines, first = lines[after - first :], after
         return _find(lines, first, needle, near)
 
 

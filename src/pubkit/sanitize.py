@@ -162,6 +162,18 @@ def depth_of(root: etree._Element) -> int:
     return deepest
 
 
+_DOCUMENT_TAG = re.compile(r"<(html|head|body)\b[^>]*>", re.IGNORECASE)
+
+
+def document_tags(markup: str) -> list[Removal]:
+    """<html>, <head> and <body> (with any handler on them) vanish when the HTML is parsed as a
+    fragment: report them from the text."""
+    return [
+        Removal(match[0][:40], f"removed <{match[1].lower()}>: not allowed in a manuscript")
+        for match in _DOCUMENT_TAG.finditer(markup)
+    ]
+
+
 def removals(root: etree._Element, tags: set[str], attributes: dict[str, set[str]]) -> list[Removal]:
     """What the allow-list will remove from the raw HTML `root`, in document order."""
     found: list[Removal] = []
