@@ -70,6 +70,89 @@ CASES = {
 }
 
 
+def _nested_list(levels: int) -> bytes:
+    return "".join("    " * i + f"- item {i}\n" for i in range(levels)).encode()
+
+
+# More classes (issue 6): each reported as path:line, exit 1, earlier outputs untouched.
+CASES.update(
+    {
+        "bom-crlf-error": (
+            b"\xef\xbb\xbf---\r\ntitle: T\r\nauthor: A\r\ndate: soon\r\n---\r\n\r\nBody.\r\n",
+            ":4: front matter: 'date' is not a date: 'soon'",
+        ),
+        "cr-only": (b"---\rauthor: A\r---\rBody.\r", ":3: front matter: 'title' is required"),
+        "front-matter-scalar": (
+            b"---\njust a sentence\n---\nbody\n",
+            ":2: front matter: expected a mapping of keys to values, not text",
+        ),
+        "front-matter-number": (
+            b"---\n42\n---\nbody\n",
+            ":2: front matter: expected a mapping of keys to values",
+        ),
+        "unterminated-with-body": (
+            b"---\ntitle: T\nauthor: A\n\n# Heading\n\nBody text.\n",
+            ":1: front matter: the '---' block opened here is never closed",
+        ),
+        "duplicate-nested-key": (
+            b"---\ntitle: T\nauthor: A\nreviewers:\n  - name: R\n    name: S\n---\nbody\n",
+            ":6: front matter: duplicate key 'reviewers[0].name'",
+        ),
+        "title-10000": (
+            b"---\ntitle: " + b"x" * 10_000 + b"\nauthor: A\n---\nbody\n",
+            ":2: front matter: 'title' is 10000 characters long; the limit is 500",
+        ),
+        "name-10000": (
+            b"---\ntitle: T\nauthors:\n  - name: " + b"n" * 10_000 + b"\n---\nbody\n",
+            ":4: front matter: 'authors[0].name' is 10000 characters long; the limit is 500",
+        ),
+        "control-character-title": (
+            b"---\ntitle: Bell\x07 title\nauthor: A\n---\nbody\n",
+            ":2: front matter: invalid YAML: unacceptable character #x0007",
+        ),
+        "yaml-alias-bomb": (
+            GOOD_HEAD.encode()
+            + b"keywords: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + b"description: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            + b"publisher: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nbody\n",
+            ":5: front matter: YAML aliases (*a) are not allowed",
+        ),
+        "yaml-too-deep": (
+            b"---\ntitle: " + b"[" * 5000 + b"\nauthor: A\n---\nbody\n",
+            ":2: front matter: invalid YAML: nested more than",
+        ),
+        "nested-lists-1000": (
+            GOOD_HEAD.encode() + b"---\n" + _nested_list(1000),
+            ":55: lists, block quotes or HTML elements are nested more than 50 levels deep",
+        ),
+        "nested-lists-300": (
+            GOOD_HEAD.encode() + b"---\nIntro.\n\n" + _nested_list(300),
+            ":57: lists, block quotes or HTML elements are nested more than 50 levels deep",
+        ),
+        "nested-quotes-1000": (
+            GOOD_HEAD.encode() + b"---\nIntro.\n\n" + b"> " * 1000 + b"deep\n",
+            ":7: lists, block quotes or HTML elements are nested more than 50 levels deep",
+        ),
+        "nested-quote-lines": (
+            GOOD_HEAD.encode() + b"---\n" + b"".join(b">" * i + b" line\n" for i in range(1, 200)),
+            ":55: lists, block quotes or HTML elements are nested more than 50 levels deep",
+        ),
+        "nested-html-1000": (
+            GOOD_HEAD.encode() + b"---\nIntro.\n\n" + b"<div>" * 1000 + b"x" + b"</div>" * 1000 + b"\n",
+            ":7: lists, block quotes or HTML elements are nested more than 50 levels deep",
+        ),
+        "image-not-an-image": (
+            GOOD_HEAD.encode() + b"---\n\n![A chart](../pubkit.toml)\n",
+            ":6: image '../pubkit.toml' is not a PNG, JPEG, GIF, WebP or SVG file",
+        ),
+        "data-image-broken": (
+            GOOD_HEAD.encode() + b'---\n\n<img alt="x" src="data:image/png;base64,@@@">\n',
+            ":6: image 'data:image/png;base64,@@@' is not a valid data: URL",
+        ),
+    }
+)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "pubkit.toml").write_text('paper = "letter"\n')
@@ -140,3 +223,19 @@ def test_bom_and_crlf_work(project: Path):
     )
     result = run_pubkit("build", "manuscripts/windows.md", "--format", "epub", cwd=project)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_50_mb_manuscript_is_refused(project: Path):
+    path = project / "manuscripts" / "huge.md"
+    with path.open("wb") as handle:
+        handle.write(GOOD_HEAD.encode() + b"---\n\n")
+        line = b"All work and no play makes a very long manuscript. " * 20 + b"\n"
+        for _ in range(50 * 1024 * 1024 // len(line) + 1):
+            handle.write(line)
+    result = run_pubkit("build", "manuscripts/huge.md", cwd=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "manuscripts/huge.md:1: the file is 50 MiB; manuscripts are limited to 20 MiB"
+    )
+    assert sorted(p.name for p in (project / "output").iterdir()) == []

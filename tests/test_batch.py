@@ -144,8 +144,8 @@ def test_two_manuscripts_with_the_same_slug_are_refused(project: Path):
     result = run_pubkit("build", "manuscripts/alpha.md", "more/alpha.md", "manuscripts/delta.md", cwd=project)
     assert result.returncode == 1
     assert (
-        "manuscripts/alpha.md:1: another manuscript has the slug 'alpha' (more/alpha.md); their outputs "
-        "would overwrite each other: rename one" in result.stderr.splitlines()
+        "manuscripts/alpha.md:1: the slug 'alpha' is also the slug of more/alpha.md; both would write "
+        "alpha.pdf, alpha.epub (rename one of them)" in result.stderr.splitlines()
     )
     assert not (project / "output" / "alpha.pdf").exists()
     assert (project / "output" / "delta.pdf").is_file()

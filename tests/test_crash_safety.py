@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from pubkit.build import TMP_SUFFIX
+from pubkit.outputs import TMP_SUFFIX
 from pubkit.state import STATE_FILE
 
 from .conftest import ROOT

@@ -111,7 +111,8 @@ def test_cover_that_is_not_an_image_fails_the_build(project: Path):
     )
     result = run_pubkit("build", "manuscripts/bad.md", cwd=project)
     assert result.returncode == 1
-    assert "manuscripts/bad.md: front matter: cover: cover.jpg is not a JPEG or PNG image" in result.stderr
+    expected = "manuscripts/bad.md:4: front matter: cover: 'images/cover.jpg' is not a PNG or JPEG file"
+    assert expected in result.stderr
 
 
 def test_check_passes_on_the_sample(sample_build):

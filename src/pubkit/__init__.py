@@ -10,8 +10,10 @@
 Errors: every function raises PubkitError, whose `.diagnostics` lists each
 problem as Diagnostic(source, line, message, code, severity).
 
-The names are imported on first use (PEP 562), so `import pubkit` stays cheap: a no-op
-rebuild must not pay for Markdown, ebooklib or WeasyPrint.
+Most names are imported on first use (PEP 562), so `import pubkit` stays cheap: a no-op
+rebuild must not pay for ebooklib or WeasyPrint. `build`, `load` and `render` are bound now:
+each is also the name of a submodule, and importing a submodule would otherwise replace the
+function of that name on the package.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
+
+from .build import build as build  # noqa: E402
+from .load import load as load  # noqa: E402
+from .render import render as render  # noqa: E402
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -38,16 +44,13 @@ _EXPORTS = {
     "Settings": "settings",
     "Severity": "errors",
     "Theme": "theme",
-    "build": "build",
     "build_many": "batch",
     "compose_html": "pdf",
-    "load": "load",
-    "render": "render",
     "write_epub": "epub",
     "write_pdf": "pdf",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = sorted([*_EXPORTS, "build", "load", "render", "__version__"])
 
 
 def __getattr__(name: str) -> object:

@@ -24,8 +24,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .build import BuildOptions, Products, produce, remove_stale_temporaries, write_outputs
+from .build import BuildOptions, Products, apply_options, produce, write_outputs
 from .errors import Diagnostic, PubkitError
+from .outputs import remove_stale_temporaries, slug_clashes
 from .settings import Settings, find_root, load_settings
 from .state import BuildState, build_key
 
@@ -182,7 +183,8 @@ def build_many(
     displayed = {Path(p).resolve(): Path(p) for p in paths}
     pending: dict[Path, _Pending] = {}
     tasks: list[Task] = []
-    clashes = _slug_clashes(sources, displayed)
+    _, clash_list = slug_clashes(list(displayed.values()), options.formats)
+    clashes = {Path(d.source).resolve(): d for d in clash_list}
     settings_by_root: dict[Path, Settings] = {}
     for source in sources:
         shown = displayed[source]
@@ -193,7 +195,7 @@ def build_many(
             root = find_root(source.parent)
             if root not in settings_by_root:
                 settings_by_root[root] = load_settings(root)
-            settings = settings_by_root[root].with_overrides(paper=options.paper and options.paper.lower())
+            settings = apply_options(settings_by_root[root], options)
         except PubkitError as exc:
             finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
             continue
@@ -201,7 +203,10 @@ def build_many(
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped"))
             continue
-        parts = [(f,) for f in options.formats] if jobs > 1 else [options.formats]
+        # One task per format, so a PDF and an EPUB are made side by side; both render the
+        # manuscript, which is cheap, but downloading its remote images twice is not.
+        split = jobs > 1 and not options.allow_remote
+        parts = [(f,) for f in options.formats] if split else [options.formats]
         pending[source] = _Pending(shown, key, len(parts))
         for formats in parts:
             tasks.append(Task(source, root, settings, replace(options, formats=formats)))
@@ -254,23 +259,3 @@ def _collect(entry: _Pending, source: Path, out: Path, state: BuildState) -> Out
         return Outcome(entry.source, "failed", warnings=warnings, errors=exc.diagnostics)
     state.record(source, entry.key, inputs, written)
     return Outcome(entry.source, "built", written, warnings)
-
-
-def _slug_clashes(sources: list[Path], displayed: dict[Path, Path]) -> dict[Path, Diagnostic]:
-    """Two manuscripts with the same file stem would overwrite each other's outputs."""
-    by_slug: dict[str, list[Path]] = {}
-    for source in sources:
-        by_slug.setdefault(source.stem, []).append(source)
-    clashes = {}
-    for slug, same in by_slug.items():
-        if len(same) < 2:
-            continue
-        for source in same:
-            others = ", ".join(str(displayed[o]) for o in same if o != source)
-            clashes[source] = Diagnostic(
-                displayed[source],
-                1,
-                f"another manuscript has the slug '{slug}' ({others}); their outputs would overwrite "
-                "each other: rename one",
-            )
-    return clashes

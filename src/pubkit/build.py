@@ -5,22 +5,21 @@
 
 All outputs of a manuscript are produced in memory first; only when every
 format succeeded are they written, each to a temporary file in the output
-folder and renamed over the old one. A failed build leaves old outputs intact.
-Batch builds (batch.py) run `produce` in worker processes and write in the parent.
+folder, and then all renamed over the old ones (outputs.py). A failed build,
+a full disk included, leaves old outputs intact. Batch builds (batch.py) run
+`produce` in worker processes and write in the parent.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic, PubkitError
+from .outputs import write_outputs as _write_all
 from .settings import Settings, find_root, load_settings
 
 FORMATS = ("pdf", "epub")
-TMP_SUFFIX = ".pubkit-tmp"
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,7 @@ class BuildOptions:
     paper: str | None = None  # overrides pubkit.toml
     keep_html: bool = False  # also write the HTML fed to WeasyPrint
     strict: bool = False  # warnings (an image without alt text, ...) fail the build
+    allow_remote: bool = False  # download http(s) images (bounded by pubkit.toml's remote_* settings)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,14 @@ class BuildResult:
 
 def project_settings(path: Path, options: BuildOptions) -> Settings:
     """The settings that apply to `path`: its project's pubkit.toml, then the command line."""
-    return load_settings(find_root(path.parent)).with_overrides(paper=options.paper and options.paper.lower())
+    return apply_options(load_settings(find_root(path.parent)), options)
+
+
+def apply_options(settings: Settings, options: BuildOptions) -> Settings:
+    """The command line's overrides of a project's settings."""
+    return settings.with_overrides(
+        paper=options.paper and options.paper.lower(), allow_remote=options.allow_remote or None
+    )
 
 
 def produce(
@@ -75,7 +82,7 @@ def produce(
     settings = settings or project_settings(path, options)
     manuscript = load(path, settings=settings, root=root)
     theme = Theme.find(settings.theme, root)
-    book = render(manuscript, theme)
+    book = render(manuscript, theme, settings)
     if options.strict and book.warnings:
         raise PubkitError(book.warnings)
 
@@ -116,14 +123,9 @@ def produce(
 
 
 def write_outputs(products: Products, out_dir: str | Path) -> tuple[Path, ...]:
-    """Write every output atomically into `out_dir`; returns the paths written."""
+    """Write every output into `out_dir`, all replacing the old ones together; returns the paths."""
     out = Path(out_dir)
-    written = []
-    for name, data in products.files:
-        target = out / name
-        atomic_write(target, data)
-        written.append(target)
-    return tuple(written)
+    return tuple(_write_all(products.source, {out / name: data for name, data in products.files}))
 
 
 def build(
@@ -144,56 +146,3 @@ def build(
     return BuildResult(
         source=Path(path), outputs=write_outputs(products, out_dir), warnings=products.warnings
     )
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside `target`, fsync, then rename over it.
-
-    The temporary name carries the writer's pid (`.NAME.PID.RANDOM.pubkit-tmp`), so a later
-    build can remove what a killed one left behind (`remove_stale_temporaries`)."""
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as exc:
-        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise PubkitError([Diagnostic(target, None, f"cannot write: {exc.strerror}")]) from None
-
-
-def remove_stale_temporaries(out_dir: Path) -> int:
-    """Delete temporary files that builds killed mid-write left in `out_dir` (their writer is gone)."""
-    removed = 0
-    try:
-        candidates = list(out_dir.glob(f".*{TMP_SUFFIX}"))
-    except OSError:
-        return 0
-    for tmp in candidates:
-        pid = tmp.name.removesuffix(TMP_SUFFIX).rsplit(".", 2)[-2]
-        if pid.isdigit() and not _process_alive(int(pid)):
-            try:
-                tmp.unlink()
-                removed += 1
-            except OSError:
-                pass
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

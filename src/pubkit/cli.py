@@ -127,6 +127,11 @@ def main() -> None:
     metavar="tcp://HOST:PORT",
     help="Send the work to a Dask cluster (pip install 'pubkit[dask]'; env PUBKIT_DASK_SCHEDULER).",
 )
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Download http(s) images (bounded by remote_timeout and remote_max_mb in pubkit.toml).",
+)
 def build_command(
     paths: tuple[Path, ...],
     formats: tuple[str, ...],
@@ -138,6 +143,7 @@ def build_command(
     jobs: int | None,
     force: bool,
     dask_scheduler: str | None,
+    allow_remote: bool,
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT.
 
@@ -150,7 +156,12 @@ def build_command(
     quiet_libraries()
     paths = _manuscripts(paths)
     options = BuildOptions(
-        formats=formats, profiles=profiles, paper=paper and paper.lower(), keep_html=keep_html, strict=strict
+        formats=formats,
+        profiles=profiles,
+        paper=paper and paper.lower(),
+        keep_html=keep_html,
+        strict=strict,
+        allow_remote=allow_remote,
     )
     with _progress() as report, _executor(dask_scheduler) as executor:
         summary = build_many(

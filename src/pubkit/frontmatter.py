@@ -40,6 +40,11 @@ REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
 DISCLAIMER_KEYS = ("title", "text")
 DEFAULT_DISCLAIMER_TITLE = "Disclaimer"
 
+# Longest text a one-line field (a title, a name) may have; stores cut titles at about 200.
+MAX_LINE_TEXT = 500
+# Longest text of a paragraph field (a bio, the description, the disclaimer).
+MAX_LONG_TEXT = 20_000
+LONG_FIELDS = frozenset({"bio", "description", "text", "rights"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -111,6 +116,10 @@ class _Validator:
         value = str(value).strip()
         if required and not value:
             self.error(path, f"'{_dotted(path)}' must not be empty")
+        limit = MAX_LONG_TEXT if path[-1] in LONG_FIELDS else MAX_LINE_TEXT
+        if len(value) > limit:
+            self.error(path, f"'{_dotted(path)}' is {len(value)} characters long; the limit is {limit}")
+            return value[:limit]
         if _CONTROL.search(value):
             self.error(path, f"'{_dotted(path)}' contains a control character")
         return value
@@ -305,4 +314,6 @@ def _kind(value: object) -> str:
         return "a number"
     if isinstance(value, dt.date):
         return "a date"
+    if isinstance(value, str):
+        return "text"
     return type(value).__name__

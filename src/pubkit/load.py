@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from .errors import Diagnostic, PubkitError
@@ -9,25 +10,23 @@ from .frontmatter import parse_front_matter, split
 from .model import Manuscript
 from .settings import Settings, find_root, load_settings
 
-MAX_BYTES = 20 * 1024 * 1024
+MIB = 1024 * 1024
+MAX_BYTES = 20 * MIB
 
 
 def read_text(path: Path) -> str:
     """Read a UTF-8 text file; a BOM is dropped and CRLF / CR become LF."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise PubkitError(
-                [
-                    Diagnostic(
-                        path,
-                        None,
-                        f"the file is {size // (1024 * 1024)} MiB; "
-                        f"manuscripts are limited to {MAX_BYTES // (1024 * 1024)} MiB",
-                    )
-                ]
-            )
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder, not a manuscript file" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise PubkitError([Diagnostic(path, 1, kind)])
+        if info.st_size > MAX_BYTES:
+            raise PubkitError([_too_large(path, info.st_size)])
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # the file may grow while it is read
+        if len(data) > MAX_BYTES:
+            raise PubkitError([_too_large(path, len(data))])
     except FileNotFoundError:
         raise PubkitError([Diagnostic(path, None, "no such file")]) from None
     except IsADirectoryError:
@@ -44,6 +43,14 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _too_large(path: Path, size: int) -> Diagnostic:
+    return Diagnostic(
+        path,
+        1,
+        f"the file is {size // MIB} MiB; manuscripts are limited to {MAX_BYTES // MIB} MiB",
+    )
+
+
 def load(path: str | Path, settings: Settings | None = None, root: Path | None = None) -> Manuscript:
     """Load and validate a manuscript; raises PubkitError listing every problem."""
     path = Path(path)
@@ -56,9 +63,7 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
     values, problems = parse_front_matter(parts, path, settings.lang)
     cover = None
     if values.get("cover"):
-        from .resources import resolve_local
-
-        resolved = resolve_local(values["cover"], path.parent, root)
+        resolved = _cover(values["cover"], path.parent, root)
         if isinstance(resolved, str):
             problems.append(
                 Diagnostic(
@@ -80,6 +85,20 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
         cover=cover,
         **{k: v for k, v in values.items() if k != "cover"},
     )
+
+
+def _cover(reference: str, base: Path, root: Path) -> Path | str:
+    """The cover file inside the project, a JPEG or PNG of a sane declared size, or why not."""
+    from .resources import check_image, resolve_local
+
+    resolved = resolve_local(reference, base, root)
+    if isinstance(resolved, str):
+        return resolved
+    try:
+        checked = check_image(resolved.read_bytes(), kinds=("PNG", "JPEG"))
+    except OSError as exc:
+        return f"{reference!r} cannot be read: {exc.strerror}"
+    return f"{reference!r} {checked}" if isinstance(checked, str) else resolved
 
 
 def _key_line(yaml_text: str, key: str, first_line: int) -> int:

@@ -6,12 +6,26 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import markdown
 import nh3
-from lxml import etree, html
+from lxml import etree
 
 from .model import RTL_LANGUAGES, Heading
+from .sanitize import (
+    DROP_WITH_CONTENT,
+    MAX_DEPTH,
+    STYLE_PROPERTIES,
+    NestingTooDeep,
+    check_nesting_source,
+    deepest_line,
+    depth_of,
+    document_tags,
+    enforce,
+    parse_fragment,
+    removals,
+)
 
 # Smart punctuation as characters: named entities (&ldquo;) are fatal in XHTML.
 _SMARTY = {
@@ -48,6 +62,7 @@ _TAGS = {
     "em",
     "figcaption",
     "figure",
+    "footer",
     "h1",
     "h2",
     "h3",
@@ -90,9 +105,9 @@ _TAGS = {
     "ruby",
     "rt",
 }
-# Dropped with their content: code that must not run, and ruby's fallback parentheses (EPUB
-# discourages <rp>, HTM-055: every EPUB 3 reading system lays out ruby).
-_DROP_WITH_CONTENT = {"script", "style", "rp"}
+# Ruby's fallback parentheses are dropped before sanitising (EPUB discourages <rp>, HTM-055:
+# every EPUB 3 reading system lays out ruby); the print theme shows the reading in parentheses.
+_RUBY_FALLBACK = "rp"
 _ATTRIBUTES = {
     "*": {"id", "class", "title", "lang", "dir"},
     "a": {"href", "name"},
@@ -122,6 +137,7 @@ class Finding:
     needles: tuple[str, ...]
     message: str
     code: str
+    near: str = ""  # when set, the source line holds this too (e.g. "style="), "|" separates choices
 
 
 @dataclass(frozen=True)
@@ -189,22 +205,69 @@ def markdown_to_xhtml(
     of `link_targets` (ids of the book's other documents); other links inside the book lead
     nowhere in an EPUB and lose their href, with a finding.
     """
+    levels = check_nesting_source(text)  # before Markdown, which recurses per level
     md = _markdown()
-    raw = md.convert(text)
+    try:
+        raw = md.convert(text)
+    except RecursionError:
+        raise NestingTooDeep(deepest_line(levels)) from None
+    findings: list[Finding] = []
+    images: list[str] = []
+    missing_alt = 0
+    rewritten: set[str] = set()
+    if raw.strip():
+        raw_root = parse_fragment(raw)
+        if depth_of(raw_root) > MAX_DEPTH:
+            raise NestingTooDeep(deepest_line(levels))
+        for rp in list(raw_root.iter(_RUBY_FALLBACK)):
+            _remove_keeping_tail(rp)
+        removed = document_tags(raw) + removals(raw_root, _TAGS, _ATTRIBUTES)
+        findings.extend(Finding((r.needle,), r.message, "removed", r.near) for r in removed)
+        # Images are checked (and rewritten to the book's copy) before nh3 sees them, so that
+        # a refused source is an error, not a silently dropped attribute.
+        for el in list(raw_root.iter("img")):
+            if any(a.tag in DROP_WITH_CONTENT for a in el.iterancestors()):
+                continue
+            src = (el.get("src") or "").strip()
+            if not src:
+                findings.append(Finding(("<img",), "removed an image without a source (src)", "removed"))
+                _remove_keeping_tail(el)
+                continue
+            images.append(src)
+            if not (el.get("alt") or "").strip():
+                missing_alt += 1
+                findings.append(
+                    Finding(
+                        (f"![]({src}", f'src="{src}"', f"src='{src}'", f"src={src}", src),
+                        f"image {src!r} has no alt text; screen reader users will not know what it shows",
+                        "no-alt",
+                    )
+                )
+            if rewrite_src is not None:
+                el.set("src", rewrite_src(src))
+                rewritten.add(el.get("src"))
+        raw = serialize_html(raw_root)
     clean = nh3.clean(
         raw,
         tags=_TAGS,
-        attributes=_ATTRIBUTES,
+        clean_content_tags=DROP_WITH_CONTENT,
+        attributes={**_ATTRIBUTES, "*": _ATTRIBUTES["*"] | {"style"}},
+        filter_style_properties=STYLE_PROPERTIES,
         url_schemes=_URL_SCHEMES,
-        clean_content_tags=_DROP_WITH_CONTENT,
         link_rel=None,
         strip_comments=True,
     )
     clean = _XML_INVALID.sub("", clean)
-    root = html.fragment_fromstring(clean, create_parent="div") if clean.strip() else None
-    if root is None:
-        return Fragment("", (), ())
-    findings: list[Finding] = []
+    if not clean.strip():
+        return Fragment("", (), tuple(images), tuple(findings), missing_alt)
+    root = parse_fragment(clean)
+    enforce(root)
+    for el in root.iter("a"):
+        # lxml's HTML serialiser (for nh3) percent-encodes non-ASCII in href: "#المراجع" must
+        # stay the id it names.
+        href = el.get("href")
+        if href and href.startswith("#") and "%" in href:
+            el.set("href", "#" + unquote(href[1:]))
     _named_anchors_as_ids(root)
     findings.extend(_deduplicate_ids(root))
     headings = _normalise_headings(root, top_level, id_prefix)
@@ -216,27 +279,17 @@ def markdown_to_xhtml(
             if href and href.startswith("#"):
                 el.set("href", "#" + id_prefix + href[1:])
     has_footnotes = _footnotes_as_epub_notes(root)
-    images = tuple(el.get("src", "") for el in root.iter("img"))
-    missing_alt = 0
-    for el in root.iter("img"):
-        if not (el.get("alt") or "").strip():
-            missing_alt += 1
-            src = el.get("src", "")
-            findings.append(
-                Finding(
-                    (f"![]({src}", f'src="{src}"', f"src='{src}'", f"src={src}", src),
-                    f"image {src!r} has no alt text; screen reader users will not know what it shows",
-                    "no-alt",
-                )
-            )
+    for el in list(root.iter("img")):
+        if rewrite_src is not None and el.get("src") not in rewritten:
+            # Only images pubkit checked and copied into the book may remain.
+            _remove_keeping_tail(el)
+            continue
+        if el.get("alt") is None:
             el.set("alt", "")
         for size in ("width", "height"):
             # HTML wants a number of pixels; "50%" or "auto" (pasted HTML) is invalid in an EPUB.
             if el.get(size) is not None and not el.get(size, "").strip().isdigit():
                 del el.attrib[size]
-    if rewrite_src is not None:
-        for el in root.iter("img"):
-            el.set("src", rewrite_src(el.get("src", "")))
     _table_semantics(root)
     ids = frozenset(el.get("id") for el in root.iter() if el.get("id"))
     findings.extend(_check_links(root, ids | frozenset(link_targets)))
@@ -245,12 +298,31 @@ def markdown_to_xhtml(
     return Fragment(
         serialize_children(root),
         tuple(headings),
-        images,
+        tuple(images),
         tuple(findings),
         missing_alt,
         has_footnotes,
         ids,
     )
+
+
+def serialize_html(root: etree._Element) -> str:
+    """The children of `root` as HTML text (for nh3)."""
+    parts = [_escape(root.text or "")]
+    for child in root:
+        parts.append(etree.tostring(child, method="html", encoding="unicode", with_tail=True))
+    return "".join(parts)
+
+
+def _remove_keeping_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    previous = el.getprevious()
+    if el.tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def _named_anchors_as_ids(root: etree._Element) -> None:

@@ -75,15 +75,6 @@ class Manuscript:
         """'rtl' for right-to-left scripts, from the language tag."""
         return "rtl" if self.lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
-    def line_of(self, *needles: str) -> int | None:
-        """The file line where the first of `needles` that the body holds first appears."""
-        lines = self.body.splitlines()
-        for needle in needles:
-            for offset, text in enumerate(lines):
-                if needle in text:
-                    return self.body_line + offset
-        return None
-
 
 @dataclass(frozen=True)
 class Heading:

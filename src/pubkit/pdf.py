@@ -190,9 +190,17 @@ def _drop(element) -> None:
 
 
 def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
-    if options.profile == "press":
-        return _write_press(book, options)
-    return _render(book, options, _page_css_handout(options), variant="pdf/ua-1")
+    try:
+        if options.profile == "press":
+            return _write_press(book, options)
+        return _render(book, options, _page_css_handout(options), variant="pdf/ua-1")
+    except OSError as exc:  # WeasyPrint writes the theme's fonts to temporary files: a full disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        message = f"PDF: cannot write a temporary file{where}: {exc.strerror or exc}"
+        raise PubkitError([Diagnostic(book.manuscript.path, 1, message)]) from None
+    except RecursionError:  # the nesting limits of markup.py should keep this from happening
+        message = "PDF: the document is nested too deeply for the layout engine"
+        raise PubkitError([Diagnostic(book.manuscript.path, 1, message)]) from None
 
 
 def _page_css_handout(options: PdfOptions) -> str:

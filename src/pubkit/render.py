@@ -5,73 +5,112 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from .errors import Diagnostic, PubkitError, Severity
-from .markup import markdown_to_xhtml
+from .markup import Fragment, markdown_to_xhtml
 from .model import Asset, Book, Heading, Manuscript, Page, Person
-from .resources import resolve_local
+from .resources import SUFFIXES, check_image, decode_data_url, fetch_remote, is_remote, resolve_local
+from .sanitize import NestingTooDeep
+from .settings import Settings
 from .theme import Theme
 
 # A table of contents pays off from this many top-level sections on.
 TOC_MIN_SECTIONS = 3
-
-_IMAGE_TYPES = {
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"GIF87a": "image/gif",
-    b"GIF89a": "image/gif",
-}
+# C0 controls (but tab and newline), DEL, and the XML non-characters: never wanted in a book.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
-def render(manuscript: Manuscript, theme: Theme) -> Book:
+def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = None) -> Book:
+    """Every page, rendered once. Images are checked and copied into the book here: local files
+    inside the project, data: URLs, and http(s) images only when `settings.allow_remote`."""
+    settings = settings or Settings()
     assets: dict[str, Asset] = {}
     problems: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
+    lines = _SourceLines(manuscript)
+    embedded: dict[str, str] = {}
 
-    def embed(src: str) -> str:
-        resolved = resolve_local(src, manuscript.source_dir, manuscript.root)
-        if isinstance(resolved, str):
-            problems.append(Diagnostic(manuscript.path, manuscript.line_of(src), f"image {resolved}"))
-            return src
-        data = resolved.read_bytes()
-        media_type = _media_type(data, resolved)
-        if media_type is None:
-            problems.append(
-                Diagnostic(
-                    manuscript.path,
-                    manuscript.line_of(src),
-                    f"image {src!r} is not a PNG, JPEG, GIF, WebP or SVG file",
-                )
+    def warn(line: int | None, message: str, code: str) -> None:
+        warnings.append(Diagnostic(manuscript.path, line, message, code, Severity.WARNING))
+
+    def embedder(in_front_matter: bool, after: int | None = None):
+        def embed(src: str) -> str:
+            if src in embedded:
+                return embedded[src]
+            line = lines.find(src, front=in_front_matter, after=after)
+            image = _acquire(src, manuscript, settings)
+            if isinstance(image, str):
+                problems.append(Diagnostic(manuscript.path, line, f"image {image}"))
+                return src
+            data, stem, suffix, source = image
+            checked = check_image(data)
+            if isinstance(checked, str):
+                joiner = " " if checked.startswith("is ") else ": "
+                problems.append(Diagnostic(manuscript.path, line, f"image {_display(src)}{joiner}{checked}"))
+                return src
+            for removed in checked.removed:
+                warn(line, f"image {_display(src)}: {removed}", "removed")
+            digest = hashlib.sha256(checked.data).hexdigest()[:10]
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem)[:40] or "image"
+            suffix = (
+                suffix if suffix in SUFFIXES.values() or suffix == ".jpeg" else SUFFIXES[checked.media_type]
             )
-            return src
-        digest = hashlib.sha256(data).hexdigest()[:10]
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.stem)[:40] or "image"
-        href = f"images/{stem}-{digest}{resolved.suffix.lower()}"
-        assets.setdefault(href, Asset(href, media_type, data, resolved))
-        return href
+            href = f"images/{stem}-{digest}{suffix}"
+            assets.setdefault(href, Asset(href, checked.media_type, checked.data, source))
+            embedded[src] = href
+            return href
 
+        return embed
+
+    def markdown(text: str, in_front_matter: bool, **options) -> Fragment | None:
+        # Text from the front matter (a bio, the disclaimer) is looked up from where it starts.
+        after = lines.find(text.strip().split("\n")[0][:40], front=True) if in_front_matter else None
+        try:
+            fragment = markdown_to_xhtml(text, rewrite_src=embedder(in_front_matter, after), **options)
+        except NestingTooDeep as exc:
+            if in_front_matter:
+                line = after
+            else:
+                line = manuscript.body_line + (exc.line or 0)
+            problems.append(Diagnostic(manuscript.path, line, str(exc)))
+            return None
+        for finding in fragment.findings:
+            line = lines.find_any(finding.needles, finding.near, front=in_front_matter, after=after)
+            warn(line, finding.message, finding.code)
+        return fragment
+
+    body_text = manuscript.body
+    for offset, text in enumerate(body_text.split("\n")):
+        for char in dict.fromkeys(_CONTROL.findall(text)):
+            warn(manuscript.body_line + offset, f"removed the control character U+{ord(char):04X}", "control")
+    body_text = _CONTROL.sub("", body_text)
     direction = manuscript.direction
-    body = markdown_to_xhtml(manuscript.body, top_level=2, rewrite_src=embed, direction=direction)
-    if problems:
-        raise PubkitError(problems)
-    findings = list(body.findings)
+    body = markdown(body_text, False, top_level=2, direction=direction)
+    body_ids = body.ids if body else frozenset()
 
-    def front_matter_markdown(text: str) -> Markup:
+    def front_html(text: str) -> Markup:
         """A bio or the disclaimer: its links may point into the body."""
-        fragment = markdown_to_xhtml(text, top_level=3, direction=direction, link_targets=body.ids)
-        findings.extend(fragment.findings)
-        return Markup(fragment.html)
+        fragment = markdown(text, True, top_level=3, direction=direction, link_targets=body_ids)
+        return Markup(fragment.html if fragment else "")
+
+    authors = [_credit(p, False, front_html) for p in manuscript.authors]
+    reviewers = [_credit(p, True, front_html) for p in manuscript.reviewers]
+    disclaimer_html = front_html(manuscript.disclaimer.text) if manuscript.disclaimer else ""
+    if problems or body is None:
+        raise PubkitError(sorted(problems, key=lambda d: d.line or 0))
 
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
     has_toc = len(sections) >= TOC_MIN_SECTIONS
     context = {
         "m": manuscript,
-        "authors": [_credit(p, False, front_matter_markdown) for p in manuscript.authors],
-        "reviewers": [_credit(p, True, front_matter_markdown) for p in manuscript.reviewers],
-        "disclaimer_html": front_matter_markdown(manuscript.disclaimer.text) if manuscript.disclaimer else "",
+        "authors": authors,
+        "reviewers": reviewers,
+        "disclaimer_html": disclaimer_html,
         "headings": headings,
         "toc": heading_tree(headings),
         "body_html": Markup(body.html),
@@ -125,10 +164,6 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
             landmark="bodymatter",
         )
     )
-    warnings = tuple(
-        Diagnostic(manuscript.path, manuscript.line_of(*f.needles), f.message, f.code, Severity.WARNING)
-        for f in findings
-    )
     return Book(
         manuscript=manuscript,
         pages=tuple(pages),
@@ -138,16 +173,16 @@ def render(manuscript: Manuscript, theme: Theme) -> Book:
         has_toc=has_toc,
         images_without_alt=body.images_without_alt,
         has_footnotes=body.has_footnotes,
-        warnings=warnings,
+        warnings=tuple(sorted(warnings, key=lambda d: d.line or 0)),
     )
 
 
-def _credit(person: Person, reviewer: bool, markdown: Callable[[str], Markup]) -> dict:
+def _credit(person: Person, reviewer: bool, to_html: Callable[[str], Markup]) -> dict:
     return {
         "person": person,
         "display_name": person.display_name,
         "label": credit_label(person, reviewer),
-        "bio_html": markdown(person.bio) if person.bio else "",
+        "bio_html": to_html(person.bio) if person.bio else "",
     }
 
 
@@ -185,12 +220,86 @@ def heading_tree(headings: tuple[Heading, ...]) -> list[dict]:
     return tree
 
 
-def _media_type(data: bytes, path: Path) -> str | None:
-    for magic, media_type in _IMAGE_TYPES.items():
-        if data.startswith(magic):
-            return media_type
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if path.suffix.lower() == ".svg" and b"<svg" in data[:4096]:
-        return "image/svg+xml"
+def _display(src: str) -> str:
+    return repr(src if len(src) <= 60 else src[:57] + "...")
+
+
+def _acquire(
+    src: str, manuscript: Manuscript, settings: Settings
+) -> tuple[bytes, str, str, Path | None] | str:
+    """The bytes of an image and a name for it, or why it cannot be had (without 'image ')."""
+    if src[:5].lower() == "data:":
+        data = decode_data_url(src)
+        return data if isinstance(data, str) else (data, "image", "", None)
+    if is_remote(src) and settings.allow_remote:
+        data = fetch_remote(src, settings.remote_timeout, int(settings.remote_max_mb * 1024 * 1024))
+        if isinstance(data, str):
+            return f"{_display(src)} {data}"
+        name = PurePosixPath(urlsplit(src).path).name
+        return data, Path(name).stem or "image", Path(name).suffix.lower(), None
+    resolved = resolve_local(src, manuscript.source_dir, manuscript.root)
+    if isinstance(resolved, str):
+        return resolved
+    try:
+        return resolved.read_bytes(), resolved.stem, resolved.suffix.lower(), resolved
+    except OSError as exc:
+        return f"{_display(src)} cannot be read: {exc.strerror}"
+
+
+class _SourceLines:
+    """Finds the file line of a needle: in the body, or in the front matter (bios, disclaimer)."""
+
+    def __init__(self, manuscript: Manuscript):
+        self.manuscript = manuscript
+        self._front: list[str] | None = None
+
+    def _front_lines(self) -> list[str]:
+        if self._front is None:
+            from .load import read_text
+
+            try:
+                text = read_text(self.manuscript.path)
+            except PubkitError:
+                text = ""
+            self._front = text.split("\n")[: self.manuscript.body_line - 1]
+        return self._front
+
+    def find(self, needle: str, near: str = "", front: bool = False, after: int | None = None) -> int | None:
+        """The file line of `needle`; in the front matter from line `after` on, when given."""
+        if front:
+            lines, first = self._front_lines(), 1
+        else:
+            lines, first = self.manuscript.body.split("\n"), self.manuscript.body_line
+        if after is not None and after > first:
+            lines, first = lines[after - first :], after
+        return _find(lines, first, needle, near)
+
+    def find_any(
+        self, needles: tuple[str, ...], near: str = "", front: bool = False, after: int | None = None
+    ) -> int | None:
+        """The line of the first of `needles` that the text holds (the most precise comes first)."""
+        for needle in needles:
+            line = self.find(needle, near, front, after)
+            if line is not None:
+                return line
+        return None
+
+
+def _find(lines: list[str], first: int, needle: str, near: str) -> int | None:
+    """The first line holding `needle` and one of the "|"-separated `near` alternatives; failing
+    that, case-insensitively; failing that, the needle alone, then the near text alone."""
+    if not needle:
+        return None
+    lowered = [line.lower() for line in lines]
+    needle_l = needle.lower()
+    nears = [n.lower() for n in near.split("|") if n] or [""]
+    for test in (
+        lambda i: needle in lines[i] and any(n in lowered[i] for n in nears),
+        lambda i: needle_l in lowered[i] and any(n in lowered[i] for n in nears),
+        lambda i: needle_l in lowered[i],
+        lambda i: bool(near) and any(n in lowered[i] for n in nears),
+    ):
+        for index in range(len(lines)):
+            if test(index):
+                return first + index
     return None

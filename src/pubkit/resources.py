@@ -1,12 +1,43 @@
-"""Local resources (images, covers): resolved inside the project root only."""
+"""Resources a manuscript refers to (images, covers): where they may come from, and what they may be.
+
+resolve_local(ref, base, root)  a file inside the project root, or why not (no URLs, no
+                                absolute paths, nothing that resolves outside, symlinks included)
+decode_data_url(url)            the bytes of a data: URL, or why not
+fetch_remote(url, ...)          an http(s) image, bounded in size and time (only with --allow-remote)
+check_image(data)               the image's media type and cleaned bytes, or why it is refused:
+                                PNG, JPEG, GIF, WebP by their headers, at most MAX_PIXELS declared
+                                (checked before decoding), SVG parsed safely (svg.py)
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
+
+from .svg import clean_svg, looks_like_svg
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+MIB = 1024 * 1024
+MAX_IMAGE_BYTES = 32 * MIB
+MAX_PIXELS = 50_000_000
+REMOTE_SCHEMES = ("http", "https")
+_RASTER_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": ("image/png", "PNG"),
+    b"\xff\xd8\xff": ("image/jpeg", "JPEG"),
+    b"GIF87a": ("image/gif", "GIF"),
+    b"GIF89a": ("image/gif", "GIF"),
+}
+SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+SUFFIXES["image/svg+xml"] = ".svg"
 
 
 def resolve_local(reference: str, base: Path, root: Path) -> Path | str:
@@ -15,8 +46,9 @@ def resolve_local(reference: str, base: Path, root: Path) -> Path | str:
     Refused: URLs of any scheme (no network, no file://), absolute paths, and
     anything that resolves (symlinks included) outside `root`, or is missing.
     """
-    if _SCHEME.match(reference) or reference.startswith("//"):
-        return f"{reference!r} is a URL; only files inside the project can be used"
+    if is_url(reference):
+        hint = " (build with --allow-remote to download it)" if is_remote(reference) else ""
+        return f"{reference!r} is a URL; only files inside the project can be used{hint}"
     relative = unquote(urlsplit(reference).path)
     if not relative or relative.startswith("/") or Path(relative).is_absolute():
         return f"{reference!r} is an absolute path; give a path relative to the manuscript"
@@ -26,4 +58,168 @@ def resolve_local(reference: str, base: Path, root: Path) -> Path | str:
         return f"{reference!r} points outside the project folder {root}"
     if not candidate.is_file():
         return f"{reference!r} not found"
+    size = candidate.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return f"{reference!r} is {size // MIB} MiB; the limit is {MAX_IMAGE_BYTES // MIB} MiB"
     return candidate
+
+
+def is_url(reference: str) -> bool:
+    return bool(_SCHEME.match(reference)) or reference.startswith("//")
+
+
+def is_remote(reference: str) -> bool:
+    return urlsplit(reference).scheme.lower() in REMOTE_SCHEMES or reference.startswith("//")
+
+
+def decode_data_url(url: str) -> bytes | str:
+    """The bytes of a `data:` URL (base64 or percent-encoded), or why it cannot be read."""
+    header, comma, payload = url.partition(",")
+    if not comma:
+        return f"{_short(url)} is not a valid data: URL"
+    try:
+        if header.lower().endswith(";base64"):
+            data = base64.b64decode(re.sub(r"\s+", "", unquote(payload)), validate=True)
+        else:
+            data = unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return f"{_short(url)} is not a valid data: URL"
+    if len(data) > MAX_IMAGE_BYTES:
+        return f"{_short(url)} holds more than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB"
+    return data
+
+
+def _short(url: str) -> str:
+    return repr(url if len(url) <= 60 else url[:57] + "...")
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    media_type: str
+    data: bytes
+    removed: tuple[str, ...] = ()  # what was cleaned out of an SVG
+
+
+def check_image(
+    data: bytes, kinds: tuple[str, ...] = ("PNG", "JPEG", "GIF", "WEBP", "SVG")
+) -> CheckedImage | str:
+    """What the image is, judged by its bytes; a raster image's declared size is checked
+    before anything decodes it (a 30000 x 30000 PNG is a few hundred bytes)."""
+    kind = media_type = None
+    for magic, (media, name) in _RASTER_MAGIC.items():
+        if data.startswith(magic):
+            media_type, kind = media, name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        media_type, kind = "image/webp", "WEBP"
+    if kind is None and "SVG" in kinds and looks_like_svg(data):
+        cleaned = clean_svg(data, raster_ok=lambda uri: isinstance(_embedded_raster(uri), CheckedImage))
+        if isinstance(cleaned, str):
+            return cleaned
+        return CheckedImage("image/svg+xml", cleaned.data, cleaned.removed)
+    if kind is None or kind not in kinds:
+        names = ", ".join(k if k != "WEBP" else "WebP" for k in kinds[:-1]) + f" or {kinds[-1]}"
+        return f"is not a {names.replace('WEBP', 'WebP')} file"
+    size = declared_size(data, kind)
+    if size is None:
+        return f"is not a readable {kind} file"
+    width, height = size
+    if width * height > MAX_PIXELS:
+        return (
+            f"is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+        )
+    return CheckedImage(media_type, data)
+
+
+def _embedded_raster(uri: str) -> CheckedImage | str:
+    data = decode_data_url(uri)
+    return data if isinstance(data, str) else check_image(data, ("PNG", "JPEG", "GIF", "WEBP"))
+
+
+def declared_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    """Width and height from the file's header, read by Pillow's format plugin directly:
+    Image.open would refuse (or warn about) a large image before saying how large it is."""
+    from PIL import GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+    plugin = {
+        "PNG": PngImagePlugin.PngImageFile,
+        "JPEG": JpegImagePlugin.JpegImageFile,
+        "GIF": GifImagePlugin.GifImageFile,
+        "WEBP": WebPImagePlugin.WebPImageFile,
+    }[kind]
+    try:
+        with plugin(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # Pillow raises many types for broken headers
+        return None
+
+
+# -- remote images (only with --allow-remote) ----------------------------------------------
+
+
+class RemoteRefused(Exception):
+    pass
+
+
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlsplit(newurl).scheme.lower() not in REMOTE_SCHEMES:
+            raise RemoteRefused(f"redirects to {newurl!r}; only http and https are followed")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch_remote(url: str, timeout: float, max_bytes: int) -> bytes | str:
+    """Download an image over http(s): at most `max_bytes`, within `timeout` seconds in all.
+
+    No proxies from the environment, no other schemes, not even through a redirect."""
+    if url.startswith("//"):
+        url = "https:" + url
+    if urlsplit(url).scheme.lower() not in REMOTE_SCHEMES:
+        return f"{url!r} is not an http or https address"
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _HttpRedirectsOnly(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    limit = f"{max_bytes / (1024 * 1024):g} MiB"
+    started = time.monotonic()
+    request = urllib.request.Request(url, headers={"User-Agent": "pubkit", "Accept": "image/*"})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                return f"is larger than {limit}"
+            chunks, total = [], 0
+            while True:
+                if time.monotonic() - started > timeout:
+                    return f"took longer than {timeout:g} s to download"
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > max_bytes:
+                    return f"is larger than {limit}"
+                chunks.append(chunk)
+            if time.monotonic() - started > timeout:
+                return f"took longer than {timeout:g} s to download"
+            return b"".join(chunks)
+    except RemoteRefused as exc:
+        return str(exc)
+    except urllib.error.HTTPError as exc:
+        location = exc.headers.get("Location") if exc.headers else None
+        if 300 <= exc.code < 400 and location:  # urllib refuses redirects to file:, data: ...
+            return f"redirects to {location!r}; only http and https are followed"
+        return f"cannot be downloaded: HTTP {exc.code} {exc.reason}"
+    except TimeoutError:
+        return f"took longer than {timeout:g} s to download"
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError | socket.timeout):
+            return f"took longer than {timeout:g} s to download"
+        return f"cannot be downloaded: {exc.reason}"
+    except (OSError, ValueError) as exc:
+        return f"cannot be downloaded: {exc}"

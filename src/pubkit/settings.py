@@ -7,6 +7,10 @@ paper      = "letter"    handout paper: "letter" or "a4"
 trim       = "6x9"       press trim: 5x8, 5.5x8.5, 6x9, a5, or WxH in inches / "WxHmm"
 bleed      = true        press: bleed on top, bottom and outside edges
 crop_marks = false       press: crop marks (print shops may want them; KDP refuses them)
+remote_timeout = 15      with --allow-remote: seconds one remote image may take to download
+remote_max_mb = 10       with --allow-remote: the largest remote image, in MiB
+
+Remote images are only downloaded with `pubkit build --allow-remote`; no setting turns that on.
 """
 
 from __future__ import annotations
@@ -33,12 +37,20 @@ class Settings:
     trim: str = "6x9"
     bleed: bool = True
     crop_marks: bool = False
+    remote_timeout: float = 15.0
+    remote_max_mb: float = 10.0
+    allow_remote: bool = False  # only from the command line (--allow-remote)
 
     def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-_TYPES = {f.name: (bool if f.type == "bool" else str) for f in fields(Settings)}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    f.name: {"bool": bool, "float": (int, float)}.get(str(f.type), str)
+    for f in fields(Settings)
+    if f.name != "allow_remote"
+}
+_THEME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
 def find_root(start: Path) -> Path:
@@ -90,9 +102,15 @@ def load_settings(root: Path) -> Settings:
                     Diagnostic(path, line, f"profile must be {' or '.join(PROFILES)} (or a list)")
                 )
             values[key] = profiles
-        elif not isinstance(value, _TYPES[key]):
-            kind = "true or false" if _TYPES[key] is bool else "text"
+        elif not isinstance(value, _TYPES[key]) or (_TYPES[key] is not bool and isinstance(value, bool)):
+            kind = {bool: "true or false", str: "text"}.get(_TYPES[key], "a number")
             problems.append(Diagnostic(path, line, f"setting '{key}' must be {kind}"))
+        elif key in ("remote_timeout", "remote_max_mb") and not 0 < value <= 3600:
+            problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
+        elif key == "theme" and not _THEME_NAME.fullmatch(value):
+            problems.append(
+                Diagnostic(path, line, f"theme {value!r} must be the name of a folder under styles/")
+            )
         else:
             values[key] = value.lower() if key in ("paper", "trim") else value
     if values.get("paper", "letter") not in PAPER_SIZES:

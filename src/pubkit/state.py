@@ -57,7 +57,7 @@ class BuildState:
     def save(self) -> None:
         if not self.dirty:
             return
-        from .build import atomic_write
+        from .outputs import atomic_write
 
         data = {
             "format": FORMAT,

@@ -31,9 +31,14 @@ class Theme:
 
     @classmethod
     def find(cls, name: str, root: Path) -> Theme:
-        """The theme `name` from the project's styles/, else the one shipped with pubkit."""
+        """The theme `name` from the project's styles/, else the one shipped with pubkit.
+
+        A project's theme is read only from files inside the project: a link that leads out
+        of it (the folder, a template, a stylesheet) is refused."""
         for styles in (root / "styles", bundled_styles()):
             if (styles / name / TEMPLATES).is_dir():
+                if styles == root / "styles":
+                    _inside_project(styles / name, root)
                 return cls.at(styles / name)
         raise PubkitError([Diagnostic(root / "styles" / name, None, f"theme '{name}' not found")])
 
@@ -56,7 +61,10 @@ class Theme:
         return self.env.get_template(template).render(**context)
 
     def read(self, relative: str) -> str:
-        return (self.folder / relative).read_text(encoding="utf-8")
+        path = (self.folder / relative).resolve()
+        if self.folder not in path.parents:
+            raise PubkitError([Diagnostic(self.folder / relative, None, "outside the theme folder")])
+        return path.read_text(encoding="utf-8")
 
     def files(self) -> list[Path]:
         return sorted(p for p in self.folder.rglob("*") if p.is_file())
@@ -81,3 +89,13 @@ def group_by_label(credits: list[dict]) -> list[tuple[str, list[dict]]]:
         else:
             groups.append((credit["label"], [credit]))
     return groups
+
+
+def _inside_project(folder: Path, root: Path) -> None:
+    root = root.resolve()
+    for path in (folder, *folder.rglob("*")):
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise PubkitError(
+                [Diagnostic(path, None, f"theme file leads outside the project folder (to {resolved})")]
+            )

@@ -38,6 +38,7 @@ class Located:
 def parse(text: str, first_line: int) -> Located:
     """Parse one YAML document; `first_line` is the file line of the text's first line."""
     try:
+        _refuse_aliases_and_depth(text, first_line)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -57,6 +58,27 @@ def parse(text: str, first_line: int) -> Located:
         return located
     located.value = _walk(node, (), located, first_line)
     return located
+
+
+MAX_DEPTH = 20
+
+
+def _refuse_aliases_and_depth(text: str, first_line: int) -> None:
+    """Front matter is a few keys: aliases (the 'billion laughs' of YAML, which expand on
+    every use) and deep nesting (the composer recurses) have no place in it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlSyntaxError(
+                first_line + event.start_mark.line, f"YAML aliases (*{event.anchor}) are not allowed"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = first_line + event.start_mark.line
+                raise YamlSyntaxError(line, f"invalid YAML: nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _walk(node: yaml.Node, path: tuple, out: Located, first_line: int) -> object:
