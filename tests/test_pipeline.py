@@ -158,3 +158,11 @@ def test_a4_by_setting(tmp_path):
     assert run_pubkit("build", "--format", "pdf", "--paper", "letter", cwd=tmp_path).returncode == 0
     box = pypdf.PdfReader(tmp_path / "output" / "magnesium-for-sciatica.pdf").pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+def test_void_elements_unknown_to_libxml2_stay_empty():
+    """<wbr> is void in HTML5; libxml2's HTML 4 parser would nest what follows inside it."""
+    html = markdown_to_xhtml("A long<wbr>word and <b>bold</b>.\n\n<wbr>\n\n```\ncode\n```\n").html
+    etree.fromstring(f"<div>{html}</div>".encode())
+    assert "<wbr/>word and <b>bold</b>." in html
+    assert "</wbr>" not in html

@@ -46,7 +46,8 @@ MAX_LINE_TEXT = 500
 MAX_LONG_TEXT = 20_000
 LONG_FIELDS = frozenset({"bio", "description", "text", "rights"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters and the non-characters U+FFFE / U+FFFF: not allowed in XML (EPUB, XMP).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ class _Validator:
         if len(value) > limit:
             self.error(path, f"'{_dotted(path)}' is {len(value)} characters long; the limit is {limit}")
             return value[:limit]
-        if _CONTROL.search(value):
-            self.error(path, f"'{_dotted(path)}' contains a control character")
+        if found := _CONTROL.search(value):
+            self.error(path, f"'{_dotted(path)}' contains a control character (U+{ord(found[0]):04X})")
         return value
 
     def date(self, path: tuple, value: object) -> dt.date | None:

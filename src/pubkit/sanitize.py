@@ -153,7 +153,26 @@ def deepest_line(levels: list[int]) -> int | None:
 def parse_fragment(markup: str) -> etree._Element:
     """Parse HTML into a <div>; huge_tree, since libxml2 otherwise drops content past depth 256."""
     parser = html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
-    return html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    root = html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    _empty_void_elements(root)
+    return root
+
+
+# HTML5's void elements that libxml2's HTML 4 parser does not know as void: it nests what
+# follows inside them (<wbr><p>…</p></wbr>), which is invalid XHTML.
+_VOID_UNKNOWN_TO_LIBXML2 = ("wbr", "source", "track", "keygen")
+
+
+def _empty_void_elements(root: etree._Element) -> None:
+    """What the parser put inside a void element follows it instead, in the same order."""
+    for el in list(root.iter(*_VOID_UNKNOWN_TO_LIBXML2)):
+        after = el.tail
+        el.tail, el.text = el.text, None
+        last = el
+        for child in list(el):
+            last.addnext(child)  # the tail of `last` stays before `child`
+            last = child
+        last.tail = (last.tail or "") + (after or "") or None
 
 
 def depth_of(root: etree._Element) -> int:
