@@ -203,9 +203,10 @@ def build_many(
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped"))
             continue
-        # One task per format, so a PDF and an EPUB are made side by side; both render the
-        # manuscript, which is cheap, but downloading its remote images twice is not.
-        split = jobs > 1 and not options.allow_remote
+        # Fewer manuscripts than workers: one task per format, so a PDF and an EPUB are made
+        # side by side. Both tasks render the manuscript (cheap); remote images would be
+        # downloaded twice (not cheap), so those manuscripts stay one task.
+        split = len(sources) < jobs and not options.allow_remote
         parts = [(f,) for f in options.formats] if split else [options.formats]
         pending[source] = _Pending(shown, key, len(parts))
         for formats in parts:
