@@ -166,3 +166,10 @@ def test_void_elements_unknown_to_libxml2_stay_empty():
     etree.fromstring(f"<div>{html}</div>".encode())
     assert "<wbr/>word and <b>bold</b>." in html
     assert "</wbr>" not in html
+
+
+def test_empty_headings_are_removed_and_image_headings_named_by_their_alt():
+    fragment = markdown_to_xhtml("## Real\n\n### \u00a0\n\ntext\n\n## \u200b\n\n## ![Logo](x.png) Clinic\n")
+    assert [h.text for h in fragment.headings] == ["Real", "Logo Clinic"]
+    assert [f.code for f in fragment.findings].count("empty") == 2
+    assert fragment.html.count("<h") == 2

@@ -270,6 +270,7 @@ def markdown_to_xhtml(
             el.set("href", "#" + unquote(href[1:]))
     _named_anchors_as_ids(root)
     findings.extend(_deduplicate_ids(root))
+    findings.extend(_drop_empty_headings(root))
     headings = _normalise_headings(root, top_level, id_prefix)
     if id_prefix:
         for el in root.iter():
@@ -453,6 +454,36 @@ def _mark_directions(root: etree._Element, direction: str) -> None:
                 el.set("dir", "ltr")
 
 
+def _readable_text(el: etree._Element) -> str:
+    """What a reader hears of an element, in order: its text and its images' alt text."""
+    parts = [el.text or ""]
+    for child in el:
+        parts.append(child.get("alt") or "" if child.tag == "img" else _readable_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _visible_text(el: etree._Element) -> str:
+    """The readable text without white space and invisible format characters (zero-width
+    spaces, direction marks)."""
+    return "".join(ch for ch in _readable_text(el) if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def _drop_empty_headings(root: etree._Element) -> list[Finding]:
+    """A heading with nothing to read is no heading: the outline and the table of contents
+    would carry an entry without a name (EPUBCheck: nav anchors must contain text)."""
+    findings = []
+    for el in list(root.iter(*_HEADINGS)):
+        if _visible_text(el):
+            continue
+        level = int(el.tag[1])
+        _remove_keeping_tail(el)
+        findings.append(
+            Finding(("#" * level + " ", "#" * level, f"<h{level}"), "removed an empty heading", "empty")
+        )
+    return findings
+
+
 def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: str) -> list[Heading]:
     """Shift headings so the shallowest is `top_level`, and close gaps (h2 -> h4 becomes h2 -> h3):
     reading systems and screen readers navigate by an outline without holes. Headings that were
@@ -472,7 +503,7 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
         level = min(6, open_headings[-1][1] + 1) if open_headings else first
         open_headings.append((written, level))
         el.tag = f"h{level}"
-        text = " ".join("".join(el.itertext()).split())
+        text = " ".join(_readable_text(el).split())
         if not el.get("id"):
             ident, n = _slugify(text, "-"), 1
             while (ident if n == 1 else f"{ident}_{n}") in taken:
