@@ -1,4 +1,6 @@
-"""Book typography, checked on the laid-out pages (WeasyPrint's boxes) of both profiles."""
+"""Book typography, checked on the laid-out pages (WeasyPrint's boxes) of both profiles:
+orphans and widows, headings kept with what follows, table headers repeated, images and
+code inside the measure, hyphenation from the language, no page left short without cause."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from pubkit.theme import Theme
 
 from .book_fixture import write_book
 
+CORPUS = Path(__file__).parent / "manuscripts"
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 PX = 0.75  # WeasyPrint lays out in CSS px; 1 px = 0.75 pt
 BODY_LINE_PT = 15  # 10 pt type on 1.5 leading (press; the handout's is 15.75)
 
@@ -42,6 +46,14 @@ def walk(box):
         yield from walk(child)
 
 
+def paragraphs(page):
+    """(element, line count) for each block on the page that holds lines of text."""
+    for box in walk(flow(page)):
+        lines = [c for c in getattr(box, "children", ()) if isinstance(c, B.LineBox)]
+        if lines and box.element is not None and not isinstance(box, B.TableCellBox):  # headers repeat
+            yield box.element, len(lines), box
+
+
 def edge_block(page, first: bool):
     box = flow(page)
     while box.children:
@@ -61,6 +73,81 @@ def body_pages(document) -> list[int]:
             for box in walk(flow(page))
         )
     ]
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_split_paragraphs_leave_two_lines_either_side(documents, profile):
+    pieces: dict = {}
+    for index, page in enumerate(documents[profile].pages):
+        for element, count, _ in paragraphs(page):
+            pieces.setdefault(element, []).append((index, count))
+    split = {element: parts for element, parts in pieces.items() if len({i for i, _ in parts}) > 1}
+    assert len(split) >= 10  # the book splits plenty of paragraphs across pages
+    for element, parts in split.items():
+        assert all(count >= 2 for _, count in parts), ((element.text or "")[:40], parts)
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_headings_never_end_a_page(documents, profile):
+    for index, page in enumerate(documents[profile].pages):
+        last = edge_block(page, first=False)
+        assert last.element_tag not in HEADINGS, (index + 1, last.element.text)
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_split_tables_repeat_their_header(documents, profile):
+    fragments: dict = {}
+    for index, page in enumerate(documents[profile].pages):
+        for box in walk(flow(page)):
+            if isinstance(box, B.TableBox):
+                fragments.setdefault(box.element, []).append(box)
+    split = [parts for parts in fragments.values() if len(parts) > 1]
+    assert split, "the book should split at least one table across pages"
+    for parts in split:
+        for table in parts:
+            headers = [group for group in table.children if getattr(group, "is_header", False)]
+            cells = [box.element_tag for group in headers for box in walk(group)]
+            assert "th" in cells, table.element
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_images_are_scaled_to_the_measure(documents, profile):
+    scaled = 0
+    for page in documents[profile].pages:
+        measure = page._page_box.width
+        for box in walk(flow(page)):
+            if isinstance(box, B.InlineReplacedBox | B.BlockReplacedBox):
+                assert box.width <= measure + 0.01, (box.width, measure)
+                natural = box.style["image_resolution"]  # 1 dppx unless set
+                if box.replacement.get_intrinsic_size(natural, box.style["font_size"])[0] > measure:
+                    scaled += 1
+    assert scaled  # the book's 900 px charts are wider than the page: they were scaled down
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_long_code_lines_wrap_inside_the_measure(profile):
+    document = layout(book_of(CORPUS / "code.md"), PdfOptions(profile=profile))
+    blocks = [box for page in document.pages for box in walk(flow(page)) if box.element_tag == "pre"]
+    assert blocks
+    longest = max(blocks, key=lambda box: len([c for c in box.children if isinstance(c, B.LineBox)]))
+    assert len([c for c in longest.children if isinstance(c, B.LineBox)]) >= 3  # the 190-character line
+    for pre in blocks:
+        right = pre.content_box_x() + pre.width
+        for line in walk(pre):
+            if isinstance(line, B.TextBox):
+                assert line.position_x + line.width <= right + 0.5, line.text
+
+
+@pytest.mark.parametrize("profile", ["handout", "press"])
+def test_words_are_hyphenated_in_the_books_language(documents, profile):
+    broken = [
+        box.text
+        for page in documents[profile].pages
+        for box in walk(flow(page))
+        if isinstance(box, B.TextBox) and box.text.endswith(("\u2010", "-")) and box.style["lang"]
+    ]
+    assert len(broken) >= 20, broken  # words of the running text broken at line ends
+    assert {box.style["lang"] for page in documents[profile].pages for box in walk(flow(page))} >= {"en-US"}
 
 
 @pytest.mark.parametrize("profile", ["handout", "press"])
