@@ -219,3 +219,9 @@ def test_crop_marks_by_setting(tmp_path):
         assert (round(trim[2] - trim[0]), round(trim[3] - trim[1])) == (396, 612)
         assert media[2] - media[0] > trim[2] - trim[0] + 2 * (9 + 18)  # room for marks outside the bleed
     assert check_pdf(tmp_path / "output" / "magnesium-for-sciatica.press.pdf", "press") == []
+
+
+def test_a_long_contents_list_starts_under_the_title_block(book):
+    first, second = page_texts(book / "book.pdf")[:2]
+    assert "Contents" in first and "Section 1:" in first  # not pushed whole to page 2
+    assert "Section 42:" in second or "Section 42:" not in first
