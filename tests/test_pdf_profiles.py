@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -225,3 +226,52 @@ def test_a_long_contents_list_starts_under_the_title_block(book):
     first, second = page_texts(book / "book.pdf")[:2]
     assert "Contents" in first and "Section 1:" in first  # not pushed whole to page 2
     assert "Section 42:" in second or "Section 42:" not in first
+
+
+def word_boxes(path: Path) -> list[list[tuple[float, float, float, float]]]:
+    """Each page's words as (x0, top, x1, bottom) in points from the media box's top-left (poppler)."""
+    listing = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    pages = []
+    for page in re.split(r"<page ", listing.stdout)[1:]:
+        pages.append(
+            [
+                tuple(float(v) for v in found)
+                for found in re.findall(
+                    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', page
+                )
+            ]
+        )
+    return pages
+
+
+@pytest.mark.parametrize("setting", ["", "crop_marks = true\n"])
+def test_press_text_keeps_kdp_margins_from_the_trim(tmp_path, book, setting):
+    """KDP with bleed: 0.375 in from the top, bottom and outside trim edges, the gutter by page
+    count on the inside; measured on every word of every page against the TrimBox."""
+    path = book / "book.press.pdf"
+    if setting:
+        shutil.copytree(book.parent / "manuscripts", tmp_path / "manuscripts")
+        (tmp_path / "pubkit.toml").write_text(f'profile = "press"\n{setting}')
+        assert run_pubkit("build", "--format", "pdf", cwd=tmp_path).returncode == 0
+        path = tmp_path / "output" / "book.press.pdf"
+    words = word_boxes(path)
+    with pikepdf.open(path) as pdf:
+        # KDP's table, written out here rather than read from pdf.py: 24-150 pages 0.375 in, ...
+        count = len(pdf.pages)
+        gutter = 72 * next(
+            g for limit, g in ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75)) if count <= limit
+        )
+        checked = 0
+        for index, page in enumerate(pdf.pages):
+            media = [float(v) for v in page.MediaBox]
+            x0, y0, x1, y1 = (float(v) for v in page.TrimBox)
+            for left, top, right, bottom in words[index]:
+                left, right = media[0] + left, media[0] + right
+                top, bottom = media[3] - top, media[3] - bottom
+                inside, outside = (left - x0, x1 - right) if index % 2 == 0 else (x1 - right, left - x0)
+                assert inside >= gutter - 0.01 and outside >= 27 - 0.01, (index + 1, inside, outside)
+                assert y1 - top >= 27 and bottom - y0 >= 27, (index + 1, y1 - top, bottom - y0)
+                checked += 1
+    assert checked > 10000
