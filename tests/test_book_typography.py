@@ -97,7 +97,7 @@ def test_headings_never_end_a_page(documents, profile):
 @pytest.mark.parametrize("profile", ["handout", "press"])
 def test_split_tables_repeat_their_header(documents, profile):
     fragments: dict = {}
-    for index, page in enumerate(documents[profile].pages):
+    for page in documents[profile].pages:
         for box in walk(flow(page)):
             if isinstance(box, B.TableBox):
                 fragments.setdefault(box.element, []).append(box)
@@ -173,3 +173,34 @@ def test_no_page_is_left_short_without_cause(documents, profile):
         unbreakable = any(isinstance(b, B.InlineReplacedBox | B.TableBox) for b in walk(following))
         unbreakable |= following.element_tag in ("table", "figure", "pre")
         assert unbreakable and following.margin_height() * PX > gap, (index + 1, round(gap))
+
+
+def margin_texts(page) -> dict[str, str]:
+    """Running heads and folios: the text of each margin box, by its at-rule name."""
+    return {
+        box.at_keyword: "".join(b.text for b in walk(box) if isinstance(b, B.TextBox)).strip()
+        for box in page._page_box.children
+        if isinstance(box, B.MarginBox)
+    }
+
+
+def test_press_running_heads(documents):
+    """Versos: folio outside, the book's title; rectos: the section, folio outside. Nothing on
+    the title page, the front matter, blank pages or the page that opens the body."""
+    document = documents["press"]
+    pages = body_pages(document)
+    opening, title = pages[0], "Managing Back Pain at Home"
+    carried = ""  # string(section, first): the page's first section, else the last one before
+    for index, page in enumerate(document.pages):
+        heads = {k: v for k, v in margin_texts(page).items() if v}
+        starts = [b.element.text for b in walk(flow(page)) if b.element_tag == "h2" and b.element.text]
+        section = starts[0] if starts else carried
+        blank = not any(isinstance(b, B.TextBox) and b.text.strip() for b in walk(flow(page)))
+        if index <= opening or blank:
+            assert heads == {}, (index + 1, heads)
+        elif index % 2:  # a verso: page 2, 4, ...
+            assert heads == {"@top-left": str(index + 1), "@top-right": title}, (index + 1, heads)
+        else:
+            assert heads == {"@top-left": section, "@top-right": str(index + 1)}, (index + 1, heads)
+        carried = starts[-1] if starts else carried
+    assert opening % 2 == 0  # the body opens on a recto

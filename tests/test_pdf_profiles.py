@@ -275,3 +275,23 @@ def test_press_text_keeps_kdp_margins_from_the_trim(tmp_path, book, setting):
                 assert y1 - top >= 27 and bottom - y0 >= 27, (index + 1, y1 - top, bottom - y0)
                 checked += 1
     assert checked > 10000
+
+
+def test_press_front_matter_has_blank_pages_only_where_a_recto_needs_one(sample_press, book):
+    """Title page (recto), credits and disclaimer on its back, contents and body on rectos; a
+    blank page only before a recto start or as the last page; the body opens with the title."""
+    for path, title in (
+        (sample_press, "Magnesium for Sciatica: Pain Relief & Support"),
+        (book / "book.press.pdf", "Managing Back Pain at Home"),
+    ):
+        pages = [" ".join(text.split()) for text in page_texts(path)]
+        assert title in pages[0]
+        assert "written by" in pages[1].lower() and "disclaimer" in pages[1].lower()
+        contents = next(i for i, text in enumerate(pages) if text.startswith("Contents"))
+        opening = next(i for i, text in enumerate(pages) if i > contents and title in text)
+        assert contents % 2 == 0 and opening % 2 == 0, (contents + 1, opening + 1)  # rectos
+        assert pages[opening].startswith(title)  # opens with the title, under no running head
+        for index, text in enumerate(pages):
+            if not text:
+                assert index % 2 == 1 and (index + 1 in (contents, opening) or index == len(pages) - 1), index
+        assert len(pages) % 2 == 0
