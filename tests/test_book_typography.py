@@ -95,7 +95,7 @@ def test_headings_never_end_a_page(documents, profile):
 
 
 @pytest.mark.parametrize("profile", ["handout", "press"])
-def test_split_tables_repeat_their_header(documents, profile):
+def test_split_tables_repeat_their_header_and_keep_two_rows(documents, profile):
     fragments: dict = {}
     for page in documents[profile].pages:
         for box in walk(flow(page)):
@@ -108,6 +108,8 @@ def test_split_tables_repeat_their_header(documents, profile):
             headers = [group for group in table.children if getattr(group, "is_header", False)]
             cells = [box.element_tag for group in headers for box in walk(group)]
             assert "th" in cells, table.element
+            rows = [row for group in table.children if not group.is_header for row in group.children]
+            assert len(rows) >= 2, table.element  # no lone row under a header at a page's foot or head
 
 
 @pytest.mark.parametrize("profile", ["handout", "press"])
