@@ -129,15 +129,23 @@ def test_images_are_scaled_to_the_measure(documents, profile):
 @pytest.mark.parametrize("profile", ["handout", "press"])
 def test_long_code_lines_wrap_inside_the_measure(profile):
     document = layout(book_of(CORPUS / "code.md"), PdfOptions(profile=profile))
-    blocks = [box for page in document.pages for box in walk(flow(page)) if box.element_tag == "pre"]
+    blocks = [
+        box
+        for page in document.pages
+        for box in walk(flow(page))
+        if box.element_tag == "pre" and isinstance(box, B.BlockBox)
+    ]
     assert blocks
     longest = max(blocks, key=lambda box: len([c for c in box.children if isinstance(c, B.LineBox)]))
     assert len([c for c in longest.children if isinstance(c, B.LineBox)]) >= 3  # the 190-character line
     for pre in blocks:
         right = pre.content_box_x() + pre.width
+        texts = [box.text for box in walk(pre) if isinstance(box, B.TextBox)]
         for line in walk(pre):
             if isinstance(line, B.TextBox):
                 assert line.position_x + line.width <= right + 0.5, line.text
+        source = "".join(pre.element.itertext()).strip("\n")
+        assert "".join(texts).replace("\n", "") == source.replace("\n", ""), texts  # no hyphen added
 
 
 @pytest.mark.parametrize("profile", ["handout", "press"])
