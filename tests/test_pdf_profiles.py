@@ -207,19 +207,39 @@ def test_both_profiles_are_reproducible(tmp_path, sample_build, sample_press):
 
 
 def test_crop_marks_by_setting(tmp_path):
-    import shutil
+    from PIL import Image
 
     (tmp_path / "manuscripts").mkdir()
     shutil.copy(SAMPLE, tmp_path / "manuscripts")
     (tmp_path / "pubkit.toml").write_text('profile = "press"\ncrop_marks = true\ntrim = "5.5x8.5"\n')
     assert run_pubkit("build", "--format", "pdf", cwd=tmp_path).returncode == 0
-    with pikepdf.open(tmp_path / "output" / "magnesium-for-sciatica.press.pdf") as pdf:
+    path = tmp_path / "output" / "magnesium-for-sciatica.press.pdf"
+    with pikepdf.open(path) as pdf:
         page = pdf.pages[0]
         trim = [float(v) for v in page.TrimBox]
+        bleed = [float(v) for v in page.BleedBox]
         media = [float(v) for v in page.MediaBox]
         assert (round(trim[2] - trim[0]), round(trim[3] - trim[1])) == (396, 612)
         assert media[2] - media[0] > trim[2] - trim[0] + 2 * (9 + 18)  # room for marks outside the bleed
-    assert check_pdf(tmp_path / "output" / "magnesium-for-sciatica.press.pdf", "press") == []
+    assert check_pdf(path, "press") == []
+    # Page 1 at 1 px per point: the title page's band runs into the bleed and stops there; the
+    # marks sit on white paper, in line with the trim edges, outside the bleed.
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-f", "1", "-l", "1", "-png", "-singlefile", path, tmp_path / "p"]
+    )
+    image = Image.open(tmp_path / "p.png").convert("L")
+
+    def pixel(x: float, y: float) -> int:
+        return image.getpixel((round(x - media[0]), round(media[3] - y)))
+
+    assert pixel((trim[0] + trim[2]) / 2, trim[3] + 4) < 200  # the band, in the top bleed
+    for y in range(round(bleed[3]) + 2, round(media[3]) - 1):
+        for x in range(round(trim[0]) + 3, round(trim[2]) - 3):
+            assert pixel(x, y) > 250, (x, y)  # nothing above the bleed but ...
+    assert (
+        pixel(trim[0], trim[3] + 9 + 3 + 9) < 128 and pixel(trim[2], trim[3] + 9 + 3 + 9) < 128
+    )  # ... marks
+    assert pixel(trim[0] - 9 - 3 - 9, trim[1]) < 128  # and a horizontal one at the bottom left
 
 
 def test_a_long_contents_list_starts_under_the_title_block(book):

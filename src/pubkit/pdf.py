@@ -459,7 +459,10 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
             if options.crop_marks:
                 room = MARK_OFFSET + MARK_LENGTH + 6
                 media_box = [trim_box[0] - room, trim_box[1] - room, trim_box[2] + room, trim_box[3] + room]
-                page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                # Artwork stops at the BleedBox: the room for the marks stays paper-white.
+                x, y, x1, y1 = bleed_box
+                clip = f"q\n{x:.3f} {y:.3f} {x1 - x:.3f} {y1 - y:.3f} re W n\n".encode()
+                page.contents_add(pikepdf.Stream(pdf, clip), prepend=True)
                 page.contents_add(pikepdf.Stream(pdf, b"Q\n" + crop_marks(trim_box)))
             page.MediaBox = pikepdf.Array([round(v, 3) for v in media_box])
             if "/Annots" in page:  # PDF/X forbids annotations (links) on the page; paper has none
