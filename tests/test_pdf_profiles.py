@@ -315,3 +315,15 @@ def test_press_front_matter_has_blank_pages_only_where_a_recto_needs_one(sample_
             if not text:
                 assert index % 2 == 1 and (index + 1 in (contents, opening) or index == len(pages) - 1), index
         assert len(pages) % 2 == 0
+
+
+def test_pubkit_check_reads_the_built_pdfs(book):
+    """`pubkit check` runs the PDF checks on whichever profiles were built: the book's press PDF
+    warns about its 900 px charts (about 176 DPI across the measure), naming what to supply."""
+    from pubkit.check import check
+
+    result = check(book.parent / "manuscripts" / "book.md", book, ace=False)
+    low = [f for f in result.findings if f.code == "PRESS-IMAGE-DPI"]
+    assert low and all(str(f.source).startswith(str(book / "book.press.pdf#page=")) for f in low)
+    assert "a 900x600 px image prints" in low[0].message and "px wide)" in low[0].message
+    assert result.errors() == [], [f.format() for f in result.errors()]
