@@ -327,3 +327,22 @@ def test_pubkit_check_reads_the_built_pdfs(book):
     assert low and all(str(f.source).startswith(str(book / "book.press.pdf#page=")) for f in low)
     assert "a 900x600 px image prints" in low[0].message and "px wide)" in low[0].message
     assert result.errors() == [], [f.format() for f in result.errors()]
+
+
+def test_the_book_is_reproducible_too(tmp_path, book):
+    """The 40-page book takes the footnote mends and the blank last page: another process (another
+    hash seed) builds the same bytes."""
+    result = run_pubkit(
+        "build",
+        str(book.parent / "manuscripts" / "book.md"),
+        "--profile",
+        "handout,press",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path),
+        env={"PYTHONHASHSEED": "12345"},
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("book.pdf", "book.press.pdf"):
+        assert (tmp_path / name).read_bytes() == (book / name).read_bytes(), name
