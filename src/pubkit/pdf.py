@@ -349,7 +349,7 @@ def _layout_once(
         url_fetcher=fetcher,
     )
     for index, element in enumerate(html.etree_element.iter()):
-        if index in ends:  # see _layout: a block that ends a page with a late note
+        if index in ends:  # see _layout: a block at a page break that made a footnote late
             element.set("class", f"{element.get('class') or ''} pubkit-whole".strip())
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
