@@ -12,7 +12,7 @@ WORDS = (
     "intake absorption evidence trial cohort placebo symptom relief therapy movement posture spine "
     "inflammation stress routine clinic patient guidance review study outcome benefit risk safety"
 ).split()
-SECTIONS = 42
+SECTIONS = 48  # about 46 Letter pages, 64 press pages: over 40 in both, with room to spare
 
 
 def sentence(rng: random.Random, n: int) -> str:

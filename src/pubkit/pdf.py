@@ -39,6 +39,7 @@ TRIMS = {"5x8": (5.0, 8.0), "5.5x8.5": (5.5, 8.5), "6x9": (6.0, 9.0), "a5": (5.8
 BLEED_IN = 0.125
 # KDP's minimum inside margin (gutter) by page count; the outside margin is 0.375 in with bleed.
 MAX_FOOTNOTE_PASSES = 6
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 MARK_OFFSET = BLEED_IN * 72 + 3  # crop marks start outside the bleed ...
 MARK_LENGTH = 18  # ... and run a quarter inch
 GUTTER_BY_PAGES = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
@@ -193,7 +194,7 @@ def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
     try:
         if options.profile == "press":
             return _write_press(book, options)
-        return _render(book, options, _page_css_handout(options), variant="pdf/ua-1")
+        return _write(book, layout(book, options), variant="pdf/ua-1")
     except OSError as exc:  # WeasyPrint writes the theme's fonts to temporary files: a full disk
         where = f" ({exc.filename})" if exc.filename else ""
         message = f"PDF: cannot write a temporary file{where}: {exc.strerror or exc}"
@@ -201,6 +202,13 @@ def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
     except RecursionError:  # the nesting limits of markup.py should keep this from happening
         message = "PDF: the document is nested too deeply for the layout engine"
         raise PubkitError([Diagnostic(book.manuscript.path, 1, message)]) from None
+
+
+def layout(book: Book, options: PdfOptions = PdfOptions()):
+    """The WeasyPrint document that write_pdf writes, laid out (to check the typography)."""
+    if options.profile == "press":
+        return _layout_press(book, options)
+    return _layout(book, options, _page_css_handout(options))[0]
 
 
 def _page_css_handout(options: PdfOptions) -> str:
@@ -221,6 +229,11 @@ def _page_css_press(options: PdfOptions, gutter_in: float) -> str:
 
 
 def _write_press(book: Book, options: PdfOptions) -> bytes:
+    data = _write(book, _layout_press(book, options), variant="pdf/x-1a")
+    return set_press_boxes(data, trim_size_pt(options.trim), options)
+
+
+def _layout_press(book: Book, options: PdfOptions):
     if not CMYK_PROFILE.is_file():
         raise PubkitError(
             [
@@ -235,35 +248,89 @@ def _write_press(book: Book, options: PdfOptions) -> bytes:
     # most three passes, then add a blank last page when the count is odd.
     gutter = GUTTER_BY_PAGES[0][1]
     for _ in range(3):
-        document = _layout(book, options, _page_css_press(options, gutter), blank_end=False)
+        document, mends = _layout(book, options, _page_css_press(options, gutter), blank_end=False)
         pages = len(document.pages)
         if gutter_for(pages) == gutter:
             break
         gutter = gutter_for(pages)
     blank_end = pages % 2 == 1
-    if blank_end:
-        document = _layout(book, options, _page_css_press(options, gutter), blank_end=True)
-    data = _write(book, document, variant="pdf/x-1a")
-    return set_press_boxes(data, trim_size_pt(options.trim), options)
+    if blank_end:  # a page added at the end moves nothing before it: keep the footnote mends
+        document, _ = _layout(book, options, _page_css_press(options, gutter), blank_end=True, mends=mends)
+    return document
 
 
-def _render(book: Book, options: PdfOptions, page_css: str, variant: str | None) -> bytes:
-    return _write(book, _layout(book, options, page_css), variant)
+def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = False, mends: tuple = ()):
+    """Lay out the book, then mend footnotes that WeasyPrint set a page after their call.
 
-
-def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = False):
-    """Lay out the book; where WeasyPrint set a footnote on a later page than its call (it may,
-    near page ends), start the calling paragraph on a new page and lay out again."""
-    push: frozenset[str] = frozenset()
-    push_hard: frozenset[str] = frozenset()
+    WeasyPrint does that when a paragraph starts at the foot of a page with just `orphans`
+    lines of room: rather than move the paragraph on, it moves the page's notes on (and may
+    keep them moved when the paragraph goes on after all). So first the paragraphs either
+    side of that page break are kept whole (huge `orphans`: one at the foot moves on with its
+    heading, leaving a few lines of white; where a later pass puts it elsewhere, it only stays
+    unbroken); if the note is still late, the calling paragraph starts a new page.
+    Returns the document and the mends (push, push_hard, ends), to start a later layout from."""
+    push, push_hard, ends = mends or (frozenset(), frozenset(), frozenset())
     for _ in range(MAX_FOOTNOTE_PASSES):
-        document = _layout_once(book, options, page_css, blank_end, push, push_hard)
+        document = _layout_once(book, options, page_css, blank_end, push, push_hard, ends)
         late = late_footnotes(document)
         if not late:
             break
-        push_hard |= late & push
-        push |= late
-    return document
+        blocks = page_break_blocks(document, late)
+        stuck = frozenset(name for name in late if blocks[name] <= ends)
+        ends = ends.union(*blocks.values())
+        push_hard |= stuck & push
+        push |= stuck
+    return document, (push, push_hard, ends)
+
+
+def page_break_blocks(document, late: frozenset[str]) -> dict[str, frozenset[int]]:
+    """For each late note, the blocks either side of the break after its call's page that
+    start there (the one that ends the page, the one that opens the next): their indexes in
+    document order, which stay the same in every pass (passes only change classes)."""
+    page_of = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
+    root = document.pages[0]._page_box.children[0].element
+    order = {element: index for index, element in enumerate(root.iter())}
+    found = {}
+    for name in late:
+        index = page_of[f"fncall-{name}"]
+        blocks = set()
+        if index + 1 < len(document.pages):
+            before, after = _elements_on(document.pages[index]), document.pages[index + 1]
+            if (element := _edge_block(after, first=True)) is not None and element not in before:
+                blocks.add(order[element])
+        if index > 0:
+            before = _elements_on(document.pages[index - 1])
+            if (element := _edge_block(document.pages[index], first=False)) is not None:
+                if element not in before:
+                    blocks.add(order[element])
+        found[name] = frozenset(blocks)
+    return found
+
+
+def _edge_block(page, first: bool):
+    """The innermost block that opens (`first`) or ends the page's flow, or None for a container."""
+    from weasyprint.formatting_structure.boxes import BlockLevelBox
+
+    parent, box = None, page._page_box.children[0]
+    while box.children:
+        child = box.children[0 if first else -1]
+        if not (isinstance(child, BlockLevelBox) and child.is_in_normal_flow()):
+            break
+        parent, box = box, child
+    # Headings go with the paragraph after them: that one is what WeasyPrint weighed.
+    while first and parent is not None and box.element_tag in HEADINGS and box is not parent.children[-1]:
+        box = parent.children[parent.children.index(box) + 1]
+    element = box.element
+    return None if element is None or element.tag in ("html", "body", "section") else element
+
+
+def _elements_on(page) -> set:
+    elements, stack = set(), [page._page_box.children[0]]
+    while stack:
+        box = stack.pop()
+        elements.add(box.element)
+        stack.extend(getattr(box, "children", ()))
+    return elements
 
 
 def late_footnotes(document) -> frozenset[str]:
@@ -283,6 +350,7 @@ def _layout_once(
     blank_end: bool,
     push: frozenset[str],
     push_hard: frozenset[str],
+    ends: frozenset[int] = frozenset(),
 ):
     import weasyprint
 
@@ -307,6 +375,9 @@ def _layout_once(
         base_url=BOOK_BASE,
         url_fetcher=fetcher,
     )
+    for index, element in enumerate(html.etree_element.iter()):
+        if index in ends:  # see _layout: a block at a page break that made a footnote late
+            element.set("class", f"{element.get('class') or ''} pubkit-whole".strip())
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
 
@@ -419,7 +490,10 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
             if options.crop_marks:
                 room = MARK_OFFSET + MARK_LENGTH + 6
                 media_box = [trim_box[0] - room, trim_box[1] - room, trim_box[2] + room, trim_box[3] + room]
-                page.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                # Artwork stops at the BleedBox: the room for the marks stays paper-white.
+                x, y, x1, y1 = bleed_box
+                clip = f"q\n{x:.3f} {y:.3f} {x1 - x:.3f} {y1 - y:.3f} re W n\n".encode()
+                page.contents_add(pikepdf.Stream(pdf, clip), prepend=True)
                 page.contents_add(pikepdf.Stream(pdf, b"Q\n" + crop_marks(trim_box)))
             page.MediaBox = pikepdf.Array([round(v, 3) for v in media_box])
             if "/Annots" in page:  # PDF/X forbids annotations (links) on the page; paper has none

@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import Diagnostic, Severity
 
 MIN_PRINT_DPI = 300
+BLEED_PT = 9  # 0.125 in
 RGB_OPERATORS = {"rg", "RG"}
 
 
@@ -33,6 +34,8 @@ def check_pdf(path: Path, profile: str) -> list[Diagnostic]:
                 report("PDF-NO-LANG", "no document language (/Lang)")
             if not (root.get("/ViewerPreferences") or {}).get("/DisplayDocTitle", False):
                 report("PDF-TITLE", "viewers will show the file name, not the title (DisplayDocTitle)")
+            if not str(pdf.docinfo.get("/Title", "")).strip():
+                report("PDF-TITLE", "no document title")
         if profile == "press":
             intents = [i for i in root.get("/OutputIntents", []) if i.get("/S") == "/GTS_PDFX"]
             if not intents:
@@ -41,25 +44,77 @@ def check_pdf(path: Path, profile: str) -> list[Diagnostic]:
                 report("PDFX-OUTPUT-INTENT", "the output intent's profile is not CMYK")
             if len(pdf.pages) % 2:
                 report("PRESS-ODD-PAGES", f"{len(pdf.pages)} pages; printers want an even count")
+            trims = set()
             for number, page in enumerate(pdf.pages, start=1):
                 if len(page.obj.get("/Annots", [])):
                     report(
                         "PDFX-ANNOTATION", "annotations (links) on the page are not allowed in PDF/X", number
                     )
-                for box in ("/TrimBox", "/BleedBox"):
-                    if box not in page.obj:
-                        report("PRESS-PAGE-BOX", f"no {box[1:]}", number)
+                missing = [box for box in ("/TrimBox", "/BleedBox") if box not in page.obj]
+                for box in missing:
+                    report("PRESS-PAGE-BOX", f"no {box[1:]}", number)
+                if not missing:
+                    for code, problem in _box_problems(page.obj):
+                        report(code, problem, number)
+                    trim = [float(v) for v in page.obj.TrimBox]
+                    trims.add((round(trim[2] - trim[0], 1), round(trim[3] - trim[1], 1)))
                 for problem in _rgb_use(page.obj):
                     report("PDFX-RGB", problem, number)
-                for name, dpi in _image_resolutions(pikepdf, page):
+                for problem in _transparency(page.obj):
+                    report("PDFX-TRANSPARENCY", problem, number)
+                for width, height, inches, dpi in _image_resolutions(pikepdf, page):
                     if dpi < MIN_PRINT_DPI:
                         report(
                             "PRESS-IMAGE-DPI",
-                            f"image {name} prints at {dpi:.0f} DPI; printers want {MIN_PRINT_DPI}",
+                            f"a {width}x{height} px image prints {inches:.2f} in wide, at {dpi:.0f} DPI; "
+                            f"printers want {MIN_PRINT_DPI} ({math.ceil(inches * MIN_PRINT_DPI)} px wide)",
                             number,
                             Severity.WARNING,
                         )
+            if len(trims) > 1:
+                sizes = ", ".join(f"{w:g}x{h:g} pt" for w, h in sorted(trims))
+                report("PRESS-TRIM", f"pages differ in trim size: {sizes}")
     return found
+
+
+def _box_problems(page) -> list[tuple[str, str]]:
+    """The TrimBox inside the BleedBox inside the MediaBox; bleed on a side is none or 0.125 in."""
+    trim, bleed, media = ([float(v) for v in page[box]] for box in ("/TrimBox", "/BleedBox", "/MediaBox"))
+
+    def inside(inner, outer) -> bool:
+        return all(inner[i] >= outer[i] - 0.01 for i in (0, 1)) and all(
+            inner[i] <= outer[i] + 0.01 for i in (2, 3)
+        )
+
+    if not (inside(trim, bleed) and inside(bleed, media)):
+        return [("PRESS-PAGE-BOX", "the TrimBox must lie in the BleedBox, and that in the MediaBox")]
+    sides = (trim[0] - bleed[0], bleed[2] - trim[2], trim[1] - bleed[1], bleed[3] - trim[3])
+    short = [side for side in sides if 0.01 < side < BLEED_PT - 0.01]
+    if short:
+        return [("PRESS-BLEED", f"a bleed of {min(short):.1f} pt; printers want 0.125 in ({BLEED_PT:g} pt)")]
+    return []
+
+
+def _transparency(obj, seen: set | None = None) -> list[str]:
+    """Transparency (PDF/X-1a has none): soft masks, alpha below 1, blend modes, in graphics states."""
+    seen = set() if seen is None else seen
+    problems = []
+    resources = obj.get("/Resources") or {}
+    for name, state in (resources.get("/ExtGState") or {}).items():
+        alpha = min(float(state.get("/CA", 1)), float(state.get("/ca", 1)))
+        mask = str(state.get("/SMask", "/None")) != "/None"
+        blend = str(state.get("/BM", "/Normal")) not in ("/Normal", "/Compatible")
+        if alpha < 1 or mask or blend:
+            problems.append(f"transparency in graphics state {name}")
+    for xobject in (resources.get("/XObject") or {}).values():
+        if xobject.objgen in seen:
+            continue
+        seen.add(xobject.objgen)
+        if xobject.get("/Subtype") == "/Image" and "/SMask" in xobject:
+            problems.append("an image with a soft mask (alpha channel)")
+        elif xobject.get("/Subtype") == "/Form":
+            problems.extend(_transparency(xobject, seen))
+    return problems
 
 
 def _fonts_of(resources, seen: set):
@@ -126,6 +181,18 @@ def _rgb_use(obj, seen: set | None = None) -> list[str]:
     for name, shading in (resources.get("/Shading") or {}).items():
         if _is_rgb(shading.get("/ColorSpace")):
             problems.append(f"RGB shading {name}")
+    for name, pattern in (resources.get("/Pattern") or {}).items():  # gradients, tiled backgrounds
+        if pattern.objgen in seen:
+            continue
+        seen.add(pattern.objgen)
+        if int(pattern.get("/PatternType", 0)) == 2:
+            if _is_rgb((pattern.get("/Shading") or {}).get("/ColorSpace")):
+                problems.append(f"RGB shading pattern {name}")
+        elif "/Resources" in pattern:
+            problems.extend(_rgb_use(pattern, seen))
+    group = obj.get("/Group")
+    if group is not None and _is_rgb(group.get("/CS")):
+        problems.append("RGB transparency group")
     for name, xobject in (resources.get("/XObject") or {}).items():
         if xobject.objgen in seen:
             continue
@@ -142,7 +209,8 @@ def _rgb_use(obj, seen: set | None = None) -> list[str]:
 
 
 def _image_resolutions(pikepdf, page):
-    """(image name, effective DPI) for each image drawn on the page, from the CTM at `Do`."""
+    """(width px, height px, printed width in inches, effective DPI) for each image drawn on the
+    page, from the CTM at `Do`."""
     xobjects = (page.obj.get("/Resources") or {}).get("/XObject") or {}
     stack = []
     ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -170,4 +238,4 @@ def _image_resolutions(pikepdf, page):
                 continue
             width_pt = math.hypot(ctm[0], ctm[1])
             if width_pt > 0:
-                yield name, int(image.Width) / (width_pt / 72)
+                yield int(image.Width), int(image.Height), width_pt / 72, int(image.Width) / (width_pt / 72)
