@@ -354,6 +354,9 @@ def _layout_once(
 ):
     import weasyprint
 
+    from . import layoutfix
+
+    layoutfix.apply()  # footnotes stay with their calls in one pass (else _layout mends them)
     fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
     font_config = _font_config(book.theme_dir)
     theme_dir = book.theme_dir
