@@ -3,14 +3,18 @@
     plan        settings and a build key per manuscript; skip those the state says are current;
                 refuse two manuscripts that would write the same outputs (same slug)
     run         tasks go to a concurrent.futures.Executor: local worker processes by default
-                (each keeps WeasyPrint imported and its fonts loaded across tasks), a Dask
-                cluster's executor on request, or this process when there is one task
+                (each imports WeasyPrint when it starts and keeps it, with the theme's fonts,
+                across tasks), a Dask cluster's executor on request, or this process alone
+                for one manuscript without a PDF, or --jobs 1
     collect     a manuscript's outputs are written (atomically, by this process) only when all
                 of its tasks succeeded; the state records what they were built from
 
-A task is one manuscript and one format, so that the PDF and the EPUB of a single manuscript
-are made side by side on two cores. Tasks return bytes and never write, so remote workers
-need to see the project's files (a shared filesystem) but not the output folder.
+Many manuscripts: a task is one manuscript, all formats, built by a worker from its path.
+Fewer manuscripts than workers (one, typically): this process renders each book while the
+workers start and import WeasyPrint, sends them the rendered book for the PDF, and writes the
+EPUB itself meanwhile, so the PDF and the EPUB are made side by side from one rendering.
+Tasks return bytes and never write, so remote workers need to see the project's files (a
+shared filesystem) but not the output folder.
 """
 
 from __future__ import annotations
@@ -24,7 +28,16 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .build import BuildOptions, Products, apply_options, produce, write_outputs
+from .build import (
+    BuildOptions,
+    Prepared,
+    Products,
+    apply_options,
+    prepare,
+    produce,
+    write_formats,
+    write_outputs,
+)
 from .errors import Diagnostic, PubkitError
 from .outputs import remove_stale_temporaries, slug_clashes
 from .settings import Settings, find_root, load_settings
@@ -41,6 +54,7 @@ class Task:
     root: Path  # the project root, fixed by the client (a remote worker's cwd says nothing)
     settings: Settings
     options: BuildOptions  # `formats` holds the part(s) this task makes
+    prepared: Prepared | None = None  # already rendered (by the parent): only write the formats
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,10 @@ def run_task(task: Task) -> TaskResult:
     """Build in memory; runs in a worker process (or on a Dask worker). Never raises."""
     quiet_libraries()
     try:
-        products = produce(task.source, task.options, task.settings, task.root)
+        if task.prepared is not None:
+            products = write_formats(task.prepared, task.options)
+        else:
+            products = produce(task.source, task.options, task.settings, task.root)
         return TaskResult(task.source, task.options.formats, products)
     except PubkitError as exc:
         return TaskResult(task.source, task.options.formats, None, exc.diagnostics)
@@ -118,17 +135,33 @@ def quiet_libraries() -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def local_executor(jobs: int, tasks: int) -> Executor | None:
-    """Worker processes for the tasks; None (run here, in order) for one task or --jobs 1."""
-    if jobs <= 1 or tasks <= 1:
-        return None
-    # fork: workers start in milliseconds and share what the parent imported (not WeasyPrint:
-    # each worker imports it once, on its first PDF, and keeps it).
-    return ProcessPoolExecutor(max_workers=min(jobs, tasks), mp_context=multiprocessing.get_context("fork"))
+def warm_worker(themes: tuple[Path, ...]) -> None:
+    """A worker's first moments, before a task needs them: WeasyPrint imported (half a second)
+    and each theme's fonts and stylesheets loaded. Nothing when no PDF is wanted (`themes` empty)."""
+    quiet_libraries()
+    if themes:
+        from . import pdf
+
+        for theme in themes:
+            if theme is not None:
+                pdf.warm(theme)
 
 
-def _run(executor: Executor | None, tasks: list[Task]) -> Iterator[tuple[Task, TaskResult | Exception]]:
-    """Each task with its result (or the exception its worker died of), as they finish."""
+def local_executor(workers: int, themes: tuple[Path, ...]) -> Executor:
+    """Worker processes, started now (not at the first task) so they warm up at once."""
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),  # starts in milliseconds, shares imports
+        initializer=warm_worker,
+        initargs=(themes,),
+    )
+    executor.submit(os.getpid)  # a fork pool starts all its workers on the first submit
+    return executor
+
+
+def _run(executor: Executor | None, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult | Exception]]:
+    """Each task with its result (or the exception its worker died of), as they finish.
+    Without an executor the tasks run here, in order."""
     if executor is None:
         for task in tasks:
             yield task, run_task(task)
@@ -182,7 +215,7 @@ def build_many(
 
     displayed = {Path(p).resolve(): Path(p) for p in paths}
     pending: dict[Path, _Pending] = {}
-    tasks: list[Task] = []
+    planned: list[Task] = []
     _, clash_list = slug_clashes(list(displayed.values()), options.formats)
     clashes = {Path(d.source).resolve(): d for d in clash_list}
     settings_by_root: dict[Path, Settings] = {}
@@ -203,22 +236,42 @@ def build_many(
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped"))
             continue
-        # Fewer manuscripts than workers: one task per format, so a PDF and an EPUB are made
-        # side by side. Both tasks render the manuscript (cheap); remote images would be
-        # downloaded twice (not cheap), so those manuscripts stay one task.
-        split = len(sources) < jobs and not options.allow_remote
-        parts = [(f,) for f in options.formats] if split else [options.formats]
-        pending[source] = _Pending(shown, key, len(parts))
-        for formats in parts:
-            tasks.append(Task(source, root, settings, replace(options, formats=formats)))
+        planned.append(Task(source, root, settings, options))
+        pending[source] = _Pending(shown, key, 1)
     if on_plan is not None:
         on_plan(len(sources), len(pending))
 
+    pdf_wanted = "pdf" in options.formats
+    themes = tuple(dict.fromkeys(_theme_dir(t) for t in planned)) if pdf_wanted else ()
+    # Fewer manuscripts than workers: render here, PDFs in workers, EPUBs here meanwhile.
+    side_by_side = 0 < len(planned) < jobs and pdf_wanted
+    if executor is not None:
+        runner: Executor | None = executor
+    elif jobs > 1 and (side_by_side or len(planned) > 1):
+        runner = local_executor(len(planned) if side_by_side else min(jobs, len(planned)), themes)
+    else:
+        runner = None
+
     last_save = time.monotonic()
-    retry: list[Task] = []
-    for attempt, todo in enumerate((tasks, retry)):
-        runner = executor if executor is not None else local_executor(jobs, len(todo))
-        try:
+
+    def receive(task: Task, result: TaskResult) -> None:
+        nonlocal last_save
+        entry = pending[task.source]
+        entry.results.append(result)
+        if len(entry.results) == entry.expected:
+            del pending[task.source]
+            finish(task.source, _collect(entry, task.source, out, state))
+        if time.monotonic() - last_save > STATE_SAVE_SECONDS:
+            state.save()
+            last_save = time.monotonic()
+
+    try:
+        tasks = _side_by_side(planned, pending, receive) if side_by_side else planned
+        retry: list[Task] = []
+        for attempt, todo in enumerate((tasks, retry)):
+            if attempt == 1 and retry and executor is None and runner is not None:
+                runner.shutdown(wait=True, cancel_futures=True)  # broken: its worker died
+                runner = local_executor(min(jobs, len(retry)), themes)
             for task, result in _run(runner, todo):
                 if isinstance(result, Exception):
                     if attempt == 0:  # once more, in a fresh worker
@@ -228,19 +281,40 @@ def build_many(
                     result = TaskResult(
                         task.source, task.options.formats, None, (Diagnostic(task.source, None, message),)
                     )
-                entry = pending[task.source]
-                entry.results.append(result)
-                if len(entry.results) == entry.expected:
-                    del pending[task.source]
-                    finish(task.source, _collect(entry, task.source, out, state))
-                if time.monotonic() - last_save > STATE_SAVE_SECONDS:
-                    state.save()
-                    last_save = time.monotonic()
-        finally:
-            if executor is None and runner is not None:
-                runner.shutdown(wait=True, cancel_futures=True)
+                receive(task, result)
+    finally:
+        if executor is None and runner is not None:
+            runner.shutdown(wait=True, cancel_futures=True)
     state.save()
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+def _theme_dir(task: Task) -> Path | None:
+    from .theme import Theme
+
+    try:
+        return Theme.find(task.settings.theme, task.root).folder
+    except PubkitError:  # reported when the manuscript is built
+        return None
+
+
+def _side_by_side(
+    planned: list[Task], pending: dict[Path, _Pending], receive: Callable[[Task, TaskResult], None]
+) -> Iterator[Task]:
+    """Render each manuscript here and yield its PDF task (for a worker, which imports WeasyPrint
+    while this process renders); then make its other formats here, while the worker lays out."""
+    for task in planned:
+        try:
+            prepared = prepare(task.source, task.options, task.settings, task.root)
+        except PubkitError as exc:
+            receive(task, TaskResult(task.source, task.options.formats, None, exc.diagnostics))
+            continue
+        others = tuple(f for f in task.options.formats if f != "pdf")
+        pending[task.source].expected = 1 + bool(others)
+        yield replace(task, options=replace(task.options, formats=("pdf",)), prepared=prepared)
+        if others:
+            here = replace(task, options=replace(task.options, formats=others), prepared=prepared)
+            receive(task, run_task(here))
 
 
 def _collect(entry: _Pending, source: Path, out: Path, state: BuildState) -> Outcome:

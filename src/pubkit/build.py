@@ -1,7 +1,9 @@
 """build(path, ...) -> BuildResult: load, render, write every format, then replace outputs atomically.
 
-    produce(path, options, parts) -> Products   everything in memory, nothing written
-    write_outputs(products, out_dir) -> paths   each file to a temporary file, then renamed
+    prepare(path, options) -> Prepared          load + render: the book and what it depends on
+    write_formats(prepared, options) -> Products  the PDF / EPUB bytes, in memory
+    produce(path, options) -> Products          both, nothing written
+    write_outputs(products, out_dir) -> paths   each file to a temporary file, then all renamed
 
 All outputs of a manuscript are produced in memory first; only when every
 format succeeded are they written, each to a temporary file in the output
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Diagnostic, PubkitError
+from .model import Book
 from .outputs import write_outputs as _write_all
 from .settings import Settings, find_root, load_settings
 
@@ -66,13 +69,24 @@ def apply_options(settings: Settings, options: BuildOptions) -> Settings:
     )
 
 
-def produce(
+@dataclass(frozen=True)
+class Prepared:
+    """A manuscript loaded and rendered, with the files its outputs will depend on (picklable:
+    a batch renders in the parent and sends the book to a worker for the PDF)."""
+
+    source: Path
+    book: Book
+    settings: Settings
+    inputs: tuple[Path, ...]
+
+
+def prepare(
     path: str | Path,
     options: BuildOptions = BuildOptions(),
     settings: Settings | None = None,
     root: Path | None = None,
-) -> Products:
-    """Load, render and write the formats in `options` to memory. Raises PubkitError."""
+) -> Prepared:
+    """Load and render one manuscript. Raises PubkitError (with `strict`, for warnings too)."""
     from .load import load
     from .render import render
     from .theme import Theme
@@ -85,28 +99,6 @@ def produce(
     book = render(manuscript, theme, settings)
     if options.strict and book.warnings:
         raise PubkitError(book.warnings)
-
-    files: dict[str, bytes] = {}
-    if "epub" in options.formats:
-        from .epub import write_epub
-
-        files[f"{manuscript.slug}.epub"] = write_epub(book)
-    if "pdf" in options.formats:
-        from .pdf import PdfOptions, compose_html, write_pdf
-
-        for profile in options.profiles or manuscript.profile or settings.profile:
-            pdf_options = PdfOptions(
-                profile=profile,
-                paper=settings.paper,
-                trim=settings.trim,
-                bleed=settings.bleed,
-                crop_marks=settings.crop_marks,
-            )
-            name = pdf_options.output_name(manuscript.slug)
-            files[name] = write_pdf(book, pdf_options)
-            if options.keep_html:
-                files[name.removesuffix(".pdf") + ".html"] = compose_html(book, pdf_options).encode("utf-8")
-
     inputs = [path.resolve(), *theme.files()]
     inputs += [asset.source for asset in book.assets if asset.source is not None]
     if manuscript.cover is not None:
@@ -114,12 +106,43 @@ def produce(
     settings_file = root / "pubkit.toml"
     if settings_file.is_file():
         inputs.append(settings_file.resolve())
-    return Products(
-        source=path,
-        files=tuple(files.items()),
-        warnings=book.warnings,
-        inputs=tuple(sorted(set(inputs))),
-    )
+    return Prepared(path, book, settings, tuple(sorted(set(inputs))))
+
+
+def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
+    """The outputs of `options.formats` for a prepared manuscript, in memory."""
+    book, settings = prepared.book, prepared.settings
+    files: dict[str, bytes] = {}
+    if "epub" in options.formats:
+        from .epub import write_epub
+
+        files[f"{book.slug}.epub"] = write_epub(book)
+    if "pdf" in options.formats:
+        from .pdf import PdfOptions, compose_html, write_pdf
+
+        for profile in options.profiles or book.manuscript.profile or settings.profile:
+            pdf_options = PdfOptions(
+                profile=profile,
+                paper=settings.paper,
+                trim=settings.trim,
+                bleed=settings.bleed,
+                crop_marks=settings.crop_marks,
+            )
+            name = pdf_options.output_name(book.slug)
+            files[name] = write_pdf(book, pdf_options)
+            if options.keep_html:
+                files[name.removesuffix(".pdf") + ".html"] = compose_html(book, pdf_options).encode("utf-8")
+    return Products(prepared.source, tuple(files.items()), book.warnings, prepared.inputs)
+
+
+def produce(
+    path: str | Path,
+    options: BuildOptions = BuildOptions(),
+    settings: Settings | None = None,
+    root: Path | None = None,
+) -> Products:
+    """Load, render and write the formats in `options` to memory. Raises PubkitError."""
+    return write_formats(prepare(path, options, settings, root), options)
 
 
 def write_outputs(products: Products, out_dir: str | Path) -> tuple[Path, ...]:

@@ -357,22 +357,16 @@ def _layout_once(
     from . import layoutfix
 
     layoutfix.apply()  # footnotes stay with their calls in one pass (else _layout mends them)
-    fetcher = _sandbox_fetcher(book, cmyk=options.profile == "press")
-    font_config = _font_config(book.theme_dir)
-    theme_dir = book.theme_dir
-    # One dict for every stylesheet and the document: @color-profile rules land in it.
+    fetcher = _book_fetcher(book, cmyk=options.profile == "press")
+    font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile)
+    # One dict for the page rules and the document: the @color-profile rule lands in it.
     color_profiles: dict = {}
-
-    def css(**source):
-        return weasyprint.CSS(
-            url_fetcher=fetcher, color_profiles=color_profiles, font_config=font_config, **source
-        )
-
-    stylesheets = [css(filename=str(theme_dir / "print.css"))]
-    profile_css = theme_dir / f"{options.profile}.css"
-    if profile_css.is_file():
-        stylesheets.append(css(filename=str(profile_css)))
-    stylesheets.append(css(string=page_css))
+    stylesheets = [
+        *stylesheets,
+        weasyprint.CSS(
+            string=page_css, url_fetcher=fetcher, color_profiles=color_profiles, font_config=font_config
+        ),
+    ]
     html = weasyprint.HTML(
         string=compose_html(book, options, blank_end, push, push_hard),
         base_url=BOOK_BASE,
@@ -384,14 +378,51 @@ def _layout_once(
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
 
+def _theme_stylesheets(theme_dir: Path, profile: str) -> tuple:
+    """The theme's font configuration and parsed stylesheets (print.css, then PROFILE.css), made
+    once per process and theme: fontconfig's scan of the machine's fonts, the @font-face files
+    and the CSS parse are not repeated per layout pass or per manuscript. They are made again
+    when a file of the theme changes (a long-lived Dask worker). Without a FontConfiguration,
+    WeasyPrint would ignore @font-face and use the machine's fonts."""
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in Theme.at(theme_dir).files())
+    return _parsed_theme(theme_dir, profile, stamp)
+
+
 @cache
-def _font_config(theme_dir: Path):
-    """One font configuration per theme for the life of the process: fontconfig's scan of the
-    machine's fonts and the theme's @font-face files are loaded once, not per layout pass or
-    per manuscript. (Without one, WeasyPrint ignores @font-face and uses the machine's fonts.)"""
+def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple) -> tuple:
+    import weasyprint
+
+    font_config = _font_config(theme_dir, stamp)
+    fetcher = _sandbox_fetcher(theme_dir)  # the theme's own files, nothing else
+    sheets = []
+    for name in ("print.css", f"{profile}.css"):
+        if (theme_dir / name).is_file():
+            # The theme's own sheets hold no @color-profile rule; the page rules (per book) do.
+            sheet = weasyprint.CSS(
+                filename=str(theme_dir / name),
+                url_fetcher=fetcher,
+                color_profiles={},
+                font_config=font_config,
+            )
+            sheets.append(sheet)
+    return font_config, tuple(sheets)
+
+
+@cache
+def _font_config(theme_dir: Path, stamp: tuple):
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
+
+
+def warm(theme_dir: Path, profiles: tuple[str, ...] = PROFILES) -> None:
+    """Import WeasyPrint and load a theme's fonts and stylesheets ahead of the first book
+    (a batch worker does this while the parent renders)."""
+    from . import layoutfix
+
+    layoutfix.apply()
+    for profile in profiles:
+        _theme_stylesheets(theme_dir, profile)
 
 
 def _write(book: Book, document, variant: str | None) -> bytes:
@@ -409,17 +440,22 @@ def _write(book: Book, document, variant: str | None) -> bytes:
         raise PubkitError([Diagnostic(book.manuscript.path, None, f"PDF: {exc}")]) from None
 
 
-def _sandbox_fetcher(book: Book, cmyk: bool):
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    theme_dir = book.theme_dir
+def _book_fetcher(book: Book, cmyk: bool):
+    """The book's images (in CMYK for press) and the theme's files."""
     served = {}
     for asset in book.assets:
         data, media_type = asset.data, asset.media_type
         if cmyk and media_type in ("image/png", "image/jpeg", "image/gif", "image/webp"):
             data, media_type = to_cmyk_jpeg(data), "image/jpeg"
         served[BOOK_BASE + asset.href] = (data, media_type)
-    allowed_files = {CMYK_PROFILE.resolve()} if cmyk else set()
+    return _sandbox_fetcher(book.theme_dir, served, {CMYK_PROFILE.resolve()} if cmyk else set())
+
+
+def _sandbox_fetcher(theme_dir: Path, served: dict | None = None, allowed_files: set | None = None):
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    served = served or {}
+    allowed_files = allowed_files or set()
 
     class SandboxFetcher(URLFetcher):
         """Serves the book's assets and the theme's own files; refuses everything else."""

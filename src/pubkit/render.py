@@ -6,17 +6,21 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from .errors import Diagnostic, PubkitError, Severity
-from .markup import Fragment, markdown_to_xhtml
 from .model import Asset, Book, Heading, Manuscript, Page, Person
-from .resources import SUFFIXES, check_image, decode_data_url, fetch_remote, is_remote, resolve_local
-from .sanitize import NestingTooDeep
 from .settings import Settings
-from .theme import Theme
+
+if TYPE_CHECKING:
+    from .markup import Fragment
+    from .theme import Theme
+
+# Markdown, the sanitiser and image checks are imported when a book is rendered, not with this
+# module: a batch's parent process starts its workers before it needs them.
 
 # A table of contents pays off from this many top-level sections on.
 TOC_MIN_SECTIONS = 3
@@ -27,6 +31,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = None) -> Book:
     """Every page, rendered once. Images are checked and copied into the book here: local files
     inside the project, data: URLs, and http(s) images only when `settings.allow_remote`."""
+    from .markup import markdown_to_xhtml
+    from .resources import SUFFIXES, check_image
+    from .sanitize import NestingTooDeep
+
     settings = settings or Settings()
     assets: dict[str, Asset] = {}
     problems: list[Diagnostic] = []
@@ -228,6 +236,8 @@ def _acquire(
     src: str, manuscript: Manuscript, settings: Settings
 ) -> tuple[bytes, str, str, Path | None] | str:
     """The bytes of an image and a name for it, or why it cannot be had (without 'image ')."""
+    from .resources import decode_data_url, fetch_remote, is_remote, resolve_local
+
     if src[:5].lower() == "data:":
         data = decode_data_url(src)
         return data if isinstance(data, str) else (data, "image", "", None)
