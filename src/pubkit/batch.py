@@ -143,8 +143,11 @@ def warm_worker(themes: tuple[Path, ...]) -> None:
         from . import pdf
 
         for theme in themes:
-            if theme is not None:
-                pdf.warm(theme)
+            try:
+                if theme is not None:
+                    pdf.warm(theme)
+            except Exception:  # noqa: BLE001 - a full disk, a broken theme: the task reports it
+                pass
 
 
 def local_executor(workers: int, themes: tuple[Path, ...]) -> Executor:

@@ -13,6 +13,7 @@ WeasyPrint is imported inside the functions, so that EPUB-only builds never pay 
 
 from __future__ import annotations
 
+import atexit
 import io
 import re
 from dataclasses import dataclass, replace
@@ -413,6 +414,16 @@ def _font_config(theme_dir: Path, stamp: tuple):
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
+
+
+def _forget_themes() -> None:
+    """Let the cached font configurations remove their temporary font files while the
+    interpreter can still run their clean-up (not in its final teardown)."""
+    _parsed_theme.cache_clear()
+    _font_config.cache_clear()
+
+
+atexit.register(_forget_themes)
 
 
 def warm(theme_dir: Path, profiles: tuple[str, ...] = PROFILES) -> None:
