@@ -65,10 +65,10 @@ def profile(work, limit: int = 18) -> str:
 
 def raw_html(manuscript: Path, folder: Path) -> Path:
     """The HTML pubkit feeds WeasyPrint, made standalone: the theme's stylesheets linked."""
-    from pubkit.build import BuildOptions, project_settings
-    from pubkit.load import load
+    from pubkit.loader import load
     from pubkit.pdf import PdfOptions, _page_css_handout, compose_html
-    from pubkit.render import render
+    from pubkit.pipeline import BuildOptions, project_settings
+    from pubkit.renderer import render
     from pubkit.theme import Theme
 
     settings = project_settings(manuscript, BuildOptions())
@@ -121,7 +121,7 @@ def case_batch(work: Path, articles: int) -> tuple[dict, dict]:
 
 
 def case_scale(work: Path, small_pages: int, big_pages: int) -> dict:
-    from pubkit.build import BuildOptions, produce
+    from pubkit.pipeline import BuildOptions, produce
 
     def pages_of(pdf: bytes) -> int:
         from pypdf import PdfReader
@@ -228,7 +228,7 @@ def main() -> None:
 
 
 def _profile_build(path: Path) -> None:
-    from pubkit.build import BuildOptions, produce
+    from pubkit.pipeline import BuildOptions, produce
 
     produce(path, BuildOptions())
 

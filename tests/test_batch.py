@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pubkit.batch import build_many
-from pubkit.build import BuildOptions
+from pubkit.pipeline import BuildOptions
 from pubkit.state import STATE_FILE
 
 from .conftest import SAMPLE, run_pubkit

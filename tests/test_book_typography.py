@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from weasyprint.formatting_structure import boxes as B
 
-from pubkit.load import load
+from pubkit.loader import load
 from pubkit.pdf import PdfOptions, layout
-from pubkit.render import render
+from pubkit.renderer import render
 from pubkit.settings import find_root, load_settings
 from pubkit.theme import Theme
 

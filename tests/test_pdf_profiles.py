@@ -351,8 +351,8 @@ def test_the_book_is_reproducible_too(tmp_path, book):
 def _layout_passes(monkeypatch, manuscript: Path, profile: str) -> tuple[int, int]:
     """(layout passes, late footnotes) for laying out `manuscript` in `profile`."""
     from pubkit import pdf
-    from pubkit.load import load
-    from pubkit.render import render
+    from pubkit.loader import load
+    from pubkit.renderer import render
     from pubkit.theme import Theme
 
     book = render(load(manuscript), Theme.find("default", manuscript.parents[1]))

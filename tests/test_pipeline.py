@@ -12,7 +12,7 @@ from lxml import etree
 import pubkit
 from pubkit import load, render
 from pubkit.markup import markdown_to_xhtml
-from pubkit.render import credit_label
+from pubkit.renderer import credit_label
 from pubkit.theme import Theme
 
 from .conftest import ROOT, SAMPLE

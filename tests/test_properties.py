@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from pubkit.build import BuildOptions, produce
 from pubkit.errors import PubkitError
+from pubkit.pipeline import BuildOptions, produce
 
 EXAMPLES = int(os.environ.get("PUBKIT_PROPERTY_EXAMPLES", "200"))
 

@@ -10,10 +10,9 @@
 Errors: every function raises PubkitError, whose `.diagnostics` lists each
 problem as Diagnostic(source, line, message, code, severity).
 
-Most names are imported on first use (PEP 562), so `import pubkit` stays cheap: a no-op
-rebuild must not pay for ebooklib or WeasyPrint. `build`, `load` and `render` are bound now:
-each is also the name of a submodule, and importing a submodule would otherwise replace the
-function of that name on the package.
+The names are imported on first use (PEP 562), so `import pubkit` costs next to nothing:
+`pubkit build` starts its worker processes before it needs Markdown or WeasyPrint. (No
+submodule shares a name with a function: importing `pubkit.loader` cannot shadow `load`.)
 """
 
 from __future__ import annotations
@@ -22,17 +21,14 @@ import importlib
 
 __version__ = "0.1.0"
 
-from .build import build as build  # noqa: E402
-from .load import load as load  # noqa: E402
-from .render import render as render  # noqa: E402
 
 # public name -> module that defines it
 _EXPORTS = {
     "Asset": "model",
     "BatchSummary": "batch",
     "Book": "model",
-    "BuildOptions": "build",
-    "BuildResult": "build",
+    "BuildOptions": "pipeline",
+    "BuildResult": "pipeline",
     "Diagnostic": "errors",
     "Disclaimer": "model",
     "Heading": "model",
@@ -44,13 +40,16 @@ _EXPORTS = {
     "Settings": "settings",
     "Severity": "errors",
     "Theme": "theme",
+    "build": "pipeline",
+    "load": "loader",
+    "render": "renderer",
     "build_many": "batch",
     "compose_html": "pdf",
     "write_epub": "epub",
     "write_pdf": "pdf",
 }
 
-__all__ = sorted([*_EXPORTS, "build", "load", "render", "__version__"])
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str) -> object:

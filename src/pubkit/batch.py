@@ -19,6 +19,7 @@ shared filesystem) but not the output folder.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -28,7 +29,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .build import (
+from .errors import Diagnostic, PubkitError
+from .outputs import remove_stale_temporaries, slug_clashes
+from .pipeline import (
     BuildOptions,
     Prepared,
     Products,
@@ -38,8 +41,6 @@ from .build import (
     write_formats,
     write_outputs,
 )
-from .errors import Diagnostic, PubkitError
-from .outputs import remove_stale_temporaries, slug_clashes
 from .settings import Settings, find_root, load_settings
 from .state import BuildState, build_key
 
@@ -152,6 +153,9 @@ def warm_worker(themes: tuple[Path, ...]) -> None:
 
 def local_executor(workers: int, themes: tuple[Path, ...]) -> Executor:
     """Worker processes, started now (not at the first task) so they warm up at once."""
+    # What this process has made so far lives on; frozen, the workers' collections skip it and
+    # leave the pages they share with this process unwritten (Python's advice for fork).
+    gc.freeze()
     executor = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),  # starts in milliseconds, shares imports

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import build
 from .epubcheck import run_epubcheck
 from .errors import Diagnostic, PubkitError, Severity
+from .pipeline import build
 from .stores import check_store_rules
 
 
@@ -30,7 +30,7 @@ class CheckResult:
 
 def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
     """Check one manuscript's EPUB; raises PubkitError when the manuscript does not build."""
-    from .load import load
+    from .loader import load
 
     epub = out_dir / f"{path.stem}.epub"
     built = False
@@ -39,7 +39,7 @@ def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
         result = build(path, out_dir, ("pdf", "epub"))
         warnings, built = result.warnings, True
     else:
-        from .render import render
+        from .renderer import render
         from .settings import find_root, load_settings
         from .theme import Theme
 

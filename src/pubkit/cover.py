@@ -94,7 +94,7 @@ def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
     m = book.manuscript
     if m.cover is not None:
         return supplied_cover(m), []
-    from .render import credit_label
+    from .renderer import credit_label
 
     byline = ", ".join(a.display_name for a in m.authors)
     review = "; ".join(f"{credit_label(r, True)} {r.display_name}" for r in m.reviewers)

@@ -23,7 +23,7 @@ from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
 from .dates import build_timestamp
 from .model import Asset, Book, Manuscript
-from .render import heading_tree
+from .renderer import heading_tree
 from .theme import Theme
 
 XHTML = "application/xhtml+xml"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from .errors import Diagnostic, PubkitError
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = "templates"
 _LOADED: dict[Path, Theme] = {}
@@ -44,6 +46,8 @@ class Theme:
 
     @cached_property
     def env(self) -> jinja2.Environment:
+        import jinja2  # here, not at the top: finding a theme must not cost a Jinja import
+
         # Autoescape every template: manuscript text reaches XHTML, OPF and PDF metadata.
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.folder / TEMPLATES),

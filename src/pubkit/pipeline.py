@@ -87,8 +87,8 @@ def prepare(
     root: Path | None = None,
 ) -> Prepared:
     """Load and render one manuscript. Raises PubkitError (with `strict`, for warnings too)."""
-    from .load import load
-    from .render import render
+    from .loader import load
+    from .renderer import render
     from .theme import Theme
 
     path = Path(path)

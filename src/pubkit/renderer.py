@@ -265,7 +265,7 @@ class _SourceLines:
 
     def _front_lines(self) -> list[str]:
         if self._front is None:
-            from .load import read_text
+            from .loader import read_text
 
             try:
                 text = read_text(self.manuscript.path)
