@@ -1,6 +1,6 @@
 """pubkit's benchmarks: every figure is a ratio against a baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py            # all four cases, about 6 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # all four cases, about 3 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke test
 
 Cases and targets (2 cores):
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import math
 import os
 import pstats
 import shutil
@@ -134,16 +135,21 @@ def case_scale(work: Path, small_pages: int, big_pages: int) -> dict:
         seconds = time.perf_counter() - started
         return seconds, pages_of(dict(products.files)[f"{path.stem}.pdf"])
 
-    # Calibrate sections to pages on a 20-section book, then build both sizes.
-    probe = long_book(work / "probe", 20)
+    # Calibrate sections to pages on a 40-section book, then build both sizes (at least the
+    # pages asked for: the front matter and tables make the count a little uneven).
+    probe = long_book(work / "probe", 40)
     build_in_process(probe)  # warm: WeasyPrint imported, fonts loaded, as in a worker
     _, probe_pages = build_in_process(probe)
-    per_section = probe_pages / 20
+    per_section = probe_pages / 40
     sizes = {}
     for label, target in (("small", small_pages), ("big", big_pages)):
-        sections = max(3, round(target / per_section))
-        path = long_book(work / label, sections, slug=f"book-{label}")
-        seconds, pages = build_in_process(path)
+        sections = max(3, math.ceil(target / per_section))
+        while True:
+            path = long_book(work / label, sections, slug=f"book-{label}")
+            seconds, pages = build_in_process(path)
+            if pages >= target or label == "small":
+                break
+            sections = math.ceil(sections * target / pages)
         sizes[label] = (path, seconds, pages)
     (_, t_small, p_small), (big, t_big, p_big) = sizes["small"], sizes["big"]
     _, peak = run(

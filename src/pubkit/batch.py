@@ -136,22 +136,23 @@ def quiet_libraries() -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def warm_worker(themes: tuple[Path, ...]) -> None:
+def warm_worker(themes: tuple[tuple[Path | None, tuple[str, ...]], ...]) -> None:
     """A worker's first moments, before a task needs them: WeasyPrint imported (half a second)
-    and each theme's fonts and stylesheets loaded. Nothing when no PDF is wanted (`themes` empty)."""
+    and each (theme, PDF profiles)'s fonts and stylesheets loaded. Nothing when no PDF is wanted
+    (`themes` empty)."""
     quiet_libraries()
     if themes:
         from . import pdf
 
-        for theme in themes:
+        for theme, profiles in themes:
             try:
                 if theme is not None:
-                    pdf.warm(theme)
+                    pdf.warm(theme, profiles)
             except Exception:  # noqa: BLE001 - a full disk, a broken theme: the task reports it
                 pass
 
 
-def local_executor(workers: int, themes: tuple[Path, ...]) -> Executor:
+def local_executor(workers: int, themes: tuple) -> Executor:
     """Worker processes, started now (not at the first task) so they warm up at once."""
     # What this process has made so far lives on; frozen, the workers' collections skip it and
     # leave the pages they share with this process unwritten (Python's advice for fork).
@@ -249,7 +250,7 @@ def build_many(
         on_plan(len(sources), len(pending))
 
     pdf_wanted = "pdf" in options.formats
-    themes = tuple(dict.fromkeys(_theme_dir(t) for t in planned)) if pdf_wanted else ()
+    themes = tuple(dict.fromkeys(_theme_to_warm(t) for t in planned)) if pdf_wanted else ()
     # Fewer manuscripts than workers: render here, PDFs in workers, EPUBs here meanwhile.
     side_by_side = 0 < len(planned) < jobs and pdf_wanted
     if executor is not None:
@@ -296,13 +297,16 @@ def build_many(
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
 
 
-def _theme_dir(task: Task) -> Path | None:
+def _theme_to_warm(task: Task) -> tuple[Path | None, tuple[str, ...]]:
+    """The theme folder and PDF profiles a worker can load before the task arrives (a profile
+    set in a manuscript's front matter is loaded when it is first used)."""
     from .theme import Theme
 
+    profiles = task.options.profiles or task.settings.profile
     try:
-        return Theme.find(task.settings.theme, task.root).folder
+        return Theme.find(task.settings.theme, task.root).folder, profiles
     except PubkitError:  # reported when the manuscript is built
-        return None
+        return None, profiles
 
 
 def _side_by_side(
