@@ -191,3 +191,38 @@ def test_unreachable_dask_scheduler_is_a_usage_error(tmp_path: Path):
     assert result.returncode == 2
     assert "cannot reach the Dask scheduler" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_progress_bar_on_a_terminal(project: Path):
+    """stderr on a terminal (a pseudo-terminal here, CI unset): the rich bar, then the summary."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "CI": "", "TERM": "xterm", "COLUMNS": "100"}
+    process = subprocess.run(
+        [sys.executable, "-m", "pubkit.cli", "build", "--jobs", "2"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        timeout=300,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert process.returncode == 0, terminal
+    assert "Building" in terminal and "━" in terminal  # the bar was drawn
+    assert "built 4, skipped 0 (up to date), failed 0" in terminal
+    assert len(process.stdout.decode().splitlines()) == 8  # the `wrote` lines still go to stdout

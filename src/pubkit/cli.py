@@ -222,6 +222,7 @@ class _Report:
             click.echo(f"wrote {output}")
         if self.bar is not None and outcome.status != "skipped":
             self.progress.advance(self.bar)
+            self.progress.refresh()
 
 
 @contextmanager
@@ -234,7 +235,9 @@ def _progress() -> Iterator[_Report]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    # Refreshed by hand as manuscripts finish: no refresh thread is running when the batch
+    # forks its worker processes.
+    with Progress(*columns, console=Console(stderr=True), transient=True, auto_refresh=False) as progress:
         yield _Report(progress)
 
 
