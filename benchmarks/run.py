@@ -194,6 +194,7 @@ def main() -> None:
             flush=True,
         )
         if sample["ratio"] > sample["target"]:
+            print(sample_breakdown(args.repeat, sample), flush=True)
             missed.append(("sample", lambda: _profile_build(SAMPLE)))
 
         batch, noop = case_batch(work, args.articles)
@@ -231,6 +232,22 @@ def main() -> None:
             print(f"\n--- target missed: {name}; cProfile of the same work, by cumulative time ---")
             print(profile(work_fn))
     print(f"benchmarks took {time.perf_counter() - started:.0f} s")
+
+
+def sample_breakdown(repeat: int, sample: dict) -> str:
+    """Where the sample's time goes, from commands timed alone: a PDF cannot start before Python
+    and WeasyPrint are loaded, in pubkit's worker as in the raw command."""
+    python = str(BIN / "python")
+    start = median_of(repeat, [python, "-c", "pass"])
+    weasyprint = median_of(repeat, [python, "-c", "import weasyprint"]) - start
+    cli = median_of(repeat, [python, "-c", "import pubkit.cli"]) - start
+    render = sample["raw weasyprint"] - start - weasyprint
+    over = sample["pubkit"] - sample["raw weasyprint"]
+    return (
+        f"        interpreter {start:.2f} s, import weasyprint {weasyprint:.2f} s, raw layout+write "
+        f"{render:.2f} s;\n        pubkit's CLI import {cli:.2f} s, then planning and the fork, before its "
+        f"worker can begin importing WeasyPrint; over raw: {over:+.2f} s"
+    )
 
 
 def _profile_build(path: Path) -> None:
