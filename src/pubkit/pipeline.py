@@ -9,7 +9,8 @@ All outputs of a manuscript are produced in memory first; only when every
 format succeeded are they written, each to a temporary file in the output
 folder, and then all renamed over the old ones (outputs.py). A failed build,
 a full disk included, leaves old outputs intact. Batch builds (batch.py) run
-`produce` in worker processes and write in the parent.
+`produce` (or `write_formats` on a book the parent prepared) in worker processes
+and write in the parent.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ class Products:
     files: tuple[tuple[str, bytes], ...]
     warnings: tuple[Diagnostic, ...] = ()
     inputs: tuple[Path, ...] = ()  # every file the outputs depend on: manuscript, images, theme
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.files)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 
 from . import __version__
@@ -141,17 +142,11 @@ def build_key(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_CODE_DIGEST: str | None = None
-
-
+@cache
 def code_digest() -> str:
     """A digest of pubkit's own source, so a changed pubkit (even at the same version) rebuilds."""
-    global _CODE_DIGEST
-    if _CODE_DIGEST is None:
-        digest = hashlib.sha256()
-        package = Path(__file__).resolve().parent
-        for source in sorted(package.glob("*.py")):
-            digest.update(source.name.encode())
-            digest.update(source.read_bytes())
-        _CODE_DIGEST = digest.hexdigest()
-    return _CODE_DIGEST
+    digest = hashlib.sha256()
+    for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
