@@ -250,7 +250,10 @@ def build_many(
         on_plan(len(sources), len(pending))
 
     pdf_wanted = "pdf" in options.formats
-    themes = tuple(dict.fromkeys(_theme_to_warm(t) for t in planned)) if pdf_wanted else ()
+    wanted = dict.fromkeys(  # each theme looked up once, not once per manuscript
+        (t.settings.theme, t.root, t.options.profiles or t.settings.profile) for t in planned
+    )
+    themes = tuple(_theme_to_warm(*theme) for theme in wanted) if pdf_wanted else ()
     # Fewer manuscripts than workers: render here, PDFs in workers, EPUBs here meanwhile.
     side_by_side = 0 < len(planned) < jobs and pdf_wanted
     if executor is not None:
@@ -297,14 +300,13 @@ def build_many(
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
 
 
-def _theme_to_warm(task: Task) -> tuple[Path | None, tuple[str, ...]]:
+def _theme_to_warm(name: str, root: Path, profiles: tuple[str, ...]) -> tuple[Path | None, tuple[str, ...]]:
     """The theme folder and PDF profiles a worker can load before the task arrives (a profile
     set in a manuscript's front matter is loaded when it is first used)."""
     from .theme import Theme
 
-    profiles = task.options.profiles or task.settings.profile
     try:
-        return Theme.find(task.settings.theme, task.root).folder, profiles
+        return Theme.find(name, root).folder, profiles
     except PubkitError:  # reported when the manuscript is built
         return None, profiles
 

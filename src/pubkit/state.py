@@ -41,6 +41,8 @@ class BuildState:
     builds: dict[str, Record] = field(default_factory=dict)
     hashes: dict[str, list] = field(default_factory=dict)
     dirty: bool = False
+    # This batch's answers: a theme file shared by thousands of manuscripts is stat()ed once.
+    _seen: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, out_dir: Path) -> BuildState:
@@ -72,8 +74,14 @@ class BuildState:
         self.dirty = False
 
     def digest(self, path: Path) -> str | None:
-        """sha256 of a file's content (cached by size and mtime); None when it cannot be read."""
+        """sha256 of a file's content (cached by size and mtime, and for the rest of this batch);
+        None when it cannot be read."""
         name = str(path)
+        if name not in self._seen:
+            self._seen[name] = self._digest(path, name)
+        return self._seen[name]
+
+    def _digest(self, path: Path, name: str) -> str | None:
         try:
             info = os.stat(path)
         except OSError:
