@@ -141,3 +141,19 @@ def test_footnotes_are_epub3_notes(project: Path):
     backlinks = [a for n in notes for a in n.iter("{*}a") if a.get("role") == "doc-backlink"]
     ids = {el.get("id") for el in body.iter() if el.get("id")}
     assert len(backlinks) == 3 and all(a.get("href").lstrip("#") in ids for a in backlinks)
+
+
+def test_check_builds_only_what_is_out_of_date(project: Path, monkeypatch):
+    """`check` rebuilds by the same content-hash record as `build`: a changed image counts."""
+    from pubkit.check import check
+
+    monkeypatch.chdir(project)
+    (project / "manuscripts" / "chart.md").write_text(
+        "---\ntitle: Charts\nauthor: A\n---\n\nIntro.\n\n![Bar chart of intake](images/chart.png)\n"
+    )
+    source, out = Path("manuscripts/chart.md"), Path("output")
+    assert check(source, out, ace=False).built
+    again = check(source, out, ace=False)
+    assert not again.built and not again.errors()
+    Image.new("RGB", (640, 480), (200, 60, 30)).save(project / "manuscripts" / "images" / "chart.png")
+    assert check(source, out, ace=False).built

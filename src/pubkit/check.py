@@ -2,7 +2,8 @@
 PDF checks (fonts, tags and language for the handout; boxes, output intent, colour and image
 resolution for press) on whichever PDFs were built.
 
-Builds first when an output is missing or older than its manuscript.
+Builds first when the outputs are not up to date, by the same content-hash record as
+`pubkit build` (a changed image or theme counts, not only the manuscript's date).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from .epubcheck import run_epubcheck
 from .errors import Diagnostic, PubkitError, Severity
-from .pipeline import build
+from .pipeline import prepare
 from .stores import check_store_rules
 
 
@@ -30,22 +31,15 @@ class CheckResult:
 
 def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
     """Check one manuscript's EPUB; raises PubkitError when the manuscript does not build."""
-    from .loader import load
+    from .batch import build_many
 
     epub = out_dir / f"{path.stem}.epub"
-    built = False
-    warnings: tuple[Diagnostic, ...] = ()
-    if not epub.is_file() or epub.stat().st_mtime < path.stat().st_mtime:
-        result = build(path, out_dir, ("pdf", "epub"))
-        warnings, built = result.warnings, True
-    else:
-        from .renderer import render
-        from .settings import find_root, load_settings
-        from .theme import Theme
-
-        root = find_root(path.parent)
-        settings = load_settings(root)
-        warnings = render(load(path, settings=settings, root=root), Theme.find(settings.theme, root)).warnings
+    outcome = build_many([path], out_dir).outcomes[0]
+    if outcome.status == "failed":
+        raise PubkitError(outcome.errors)
+    built = outcome.status == "built"
+    # Up to date: the warnings come from rendering again (cheap; no PDF or EPUB is made).
+    warnings = outcome.warnings if built else prepare(path).book.warnings
     findings = list(warnings)
     report = run_epubcheck(epub)
     findings.extend(
