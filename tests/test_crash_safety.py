@@ -17,7 +17,7 @@ from pubkit.state import STATE_FILE
 from .conftest import ROOT
 
 SAMPLE_BODY = (ROOT / "manuscripts" / "magnesium-for-sciatica.md").read_text(encoding="utf-8")
-NAMES = ("one", "two", "three", "four")
+NAMES = ("one", "two", "three", "four", "five", "six")
 KILLS = 20
 
 
@@ -65,6 +65,21 @@ def _wait_for_writes(out: Path, since_ns: int, process: subprocess.Popen) -> Non
         time.sleep(0.002)
 
 
+def _wait_for_replaced(out: Path, since_ns: int, process: subprocess.Popen, count: int) -> None:
+    """Return as soon as this run has put `count` new outputs in place (renamed over the old ones)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        replaced = 0
+        for p in out.iterdir() if out.exists() else ():
+            try:
+                replaced += p.name.endswith((".pdf", ".epub")) and p.stat().st_mtime_ns > since_ns
+            except FileNotFoundError:
+                pass
+        if replaced >= count:
+            return
+        time.sleep(0.001)
+
+
 def _outputs(folder: Path) -> dict[str, bytes]:
     if not folder.exists():
         return {}
@@ -97,9 +112,11 @@ def test_sigkill_at_random_moments_leaves_old_or_new_outputs(tmp_path: Path):
         process = _build(project, "output", force=bool(kill % 3), start_new_session=True)
         if kill % 2:  # any moment of the run
             time.sleep(rng.uniform(0.05, duration * 1.1))
-        else:  # while outputs are being written: the first write of this run, then a little later
+        elif kill % 4 == 0:  # while outputs are being written: at the first write of this run, or a bit later
             _wait_for_writes(out, started, process)
             time.sleep(rng.uniform(0, 0.3))
+        else:  # mid-batch for certain, however fast or slow the machine: some outputs replaced, not all
+            _wait_for_replaced(out, started, process, rng.randint(1, len(NAMES)))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
         for name, data in _outputs(out).items():
