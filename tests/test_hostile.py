@@ -371,6 +371,10 @@ class _Server:
                             time.sleep(0.2)
                     except OSError:
                         pass
+                elif self.path.startswith("/to-private?port="):
+                    self.send_response(302)
+                    self.send_header("Location", f"http://127.0.0.2:{self.path.split('=')[1]}/ok.png")
+                    self.end_headers()
                 elif self.path.startswith("/redirect"):
                     self.send_response(302)
                     self.send_header("Location", "file:///etc/passwd")
@@ -446,8 +450,52 @@ def test_a_default_build_makes_no_request(project: Project, server: _Server):
     assert not [el for el in root.iter() if "127.0.0.1" in (el.get("src") or "")]
 
 
+def test_allow_remote_reaches_only_public_addresses(project: Project, server: _Server):
+    """--allow-remote alone does not reach loopback, private or link-local addresses, nor through
+    a name that resolves to one, nor through a redirect: not one request arrives."""
+    url = server.url
+    port = url.rsplit(":", 1)[1]
+    project.manuscript("loopback", HEAD + f"![x]({url}/ok.png)\n")
+    project.manuscript("by-name", HEAD + f"![x](http://localhost:{port}/ok.png)\n")
+    project.manuscript("metadata", HEAD + "![x](http://169.254.169.254/latest/meta-data.png)\n")
+    project.manuscript("private", HEAD + "![x](http://10.0.0.1/chart.png)\n")
+    project.manuscript("mapped", HEAD + f"![x](http://[::ffff:127.0.0.1]:{port}/ok.png)\n")
+
+    result = run_pubkit("build", "--allow-remote", cwd=project.root)
+
+    assert server.requests == []
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    report = lines_of(result.stderr)
+    for name, address in (
+        ("loopback", "127.0.0.1"),
+        ("by-name", "127.0.0.1"),
+        ("metadata", "169.254.169.254"),
+        ("private", "10.0.0.1"),
+        ("mapped", "127.0.0.1"),
+    ):
+        mine = [line for line in report if line.startswith(f"manuscripts/{name}.md:6: image ")]
+        refusal = f"is on a private, loopback or link-local address ({address})"
+        assert mine and refusal in mine[0], (name, report)
+    assert result.returncode == 1
+    assert not (project.root / "output").exists() or not list((project.root / "output").iterdir())
+
+
+def test_a_redirect_to_a_private_address_is_refused(server: _Server, monkeypatch):
+    """The check is made on every connection, so a redirect cannot lead to a private address.
+    127.0.0.1 stands in for a public host here; the redirect leads to 127.0.0.2 (loopback)."""
+    from pubkit import resources
+
+    monkeypatch.setattr(resources, "is_public", lambda ip: str(ip) == "127.0.0.1")
+    port = server.url.rsplit(":", 1)[1]
+    assert isinstance(resources.fetch_remote(f"{server.url}/ok.png", 5, 1 << 20), bytes)
+    answer = resources.fetch_remote(f"{server.url}/to-private?port={port}", 5, 1 << 20)
+    assert answer.startswith("is on a private, loopback or link-local address (127.0.0.2)"), answer
+    assert server.requests == ["/ok.png", f"/to-private?port={port}"]
+
+
 def test_allow_remote_fetches_bounded_and_embeds(project: Project, server: _Server):
-    (project.root / "pubkit.toml").write_text("remote_timeout = 2\nremote_max_mb = 1\n")
+    settings = "remote_timeout = 2\nremote_max_mb = 1\nremote_private = true  # the server is on loopback\n"
+    (project.root / "pubkit.toml").write_text(settings)
     url = server.url
     project.manuscript("remote", HEAD + f"![A remote chart]({url}/ok.png)\n")
     project.manuscript("huge", HEAD + f"![x]({url}/huge.png)\n")

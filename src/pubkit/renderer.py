@@ -242,7 +242,9 @@ def _acquire(
         data = decode_data_url(src)
         return data if isinstance(data, str) else (data, "image", "", None)
     if is_remote(src) and settings.allow_remote:
-        data = fetch_remote(src, settings.remote_timeout, int(settings.remote_max_mb * 1024 * 1024))
+        data = fetch_remote(
+            src, settings.remote_timeout, int(settings.remote_max_mb * 1024 * 1024), settings.remote_private
+        )
         if isinstance(data, str):
             return f"{_display(src)} {data}"
         name = PurePosixPath(urlsplit(src).path).name

@@ -3,7 +3,8 @@
 resolve_local(ref, base, root)  a file inside the project root, or why not (no URLs, no
                                 absolute paths, nothing that resolves outside, symlinks included)
 decode_data_url(url)            the bytes of a data: URL, or why not
-fetch_remote(url, ...)          an http(s) image, bounded in size and time (only with --allow-remote)
+fetch_remote(url, ...)          an http(s) image, bounded in size and time (only with --allow-remote),
+                                from public addresses only unless private ones are allowed
 check_image(data)               the image's media type and cleaned bytes, or why it is refused:
                                 PNG, JPEG, GIF, WebP by their headers, at most MAX_PIXELS declared
                                 (checked before decoding), SVG parsed safely (svg.py)
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import io
+import ipaddress
 import re
 import socket
 import time
@@ -168,10 +171,72 @@ class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch_remote(url: str, timeout: float, max_bytes: int) -> bytes | str:
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """An address on the public internet: not loopback, private, link-local, shared, reserved..."""
+    return ip.is_global and not ip.is_multicast
+
+
+def _public_only(address: tuple, timeout: float, source_address=None) -> socket.socket:
+    """socket.create_connection, refusing every resolved address that is not public.
+
+    The check is on the address actually connected to, so a name that resolves to a public
+    address when asked once and to 127.0.0.1 the next time (DNS rebinding) gains nothing, and
+    a redirect to a private address is refused like a direct link."""
+    host, port = address
+    try:
+        candidates = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise urllib.error.URLError(exc) from None
+    problem: OSError | None = None
+    for family, kind, proto, _name, sockaddr in candidates:
+        ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if not is_public(ip):
+            raise RemoteRefused(
+                f"is on a private, loopback or link-local address ({ip}); set remote_private = true "
+                "in pubkit.toml to download from your own network"
+            )
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            problem = exc
+    raise problem or OSError(f"no address for {host}")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _public_only  # __init__ sets socket.create_connection here
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _public_only
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+
+
+def fetch_remote(url: str, timeout: float, max_bytes: int, private: bool = False) -> bytes | str:
     """Download an image over http(s): at most `max_bytes`, within `timeout` seconds in all.
 
-    No proxies from the environment, no other schemes, not even through a redirect."""
+    No proxies from the environment, no other schemes, not even through a redirect; no
+    loopback, private, link-local or otherwise non-public address unless `private`."""
     if url.startswith("//"):
         url = "https:" + url
     if urlsplit(url).scheme.lower() not in REMOTE_SCHEMES:
@@ -179,8 +244,8 @@ def fetch_remote(url: str, timeout: float, max_bytes: int) -> bytes | str:
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler({}),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPHandler() if private else _PublicHTTPHandler(),
+        urllib.request.HTTPSHandler() if private else _PublicHTTPSHandler(),
         urllib.request.HTTPDefaultErrorHandler(),
         _HttpRedirectsOnly(),
         urllib.request.HTTPErrorProcessor(),
@@ -218,6 +283,8 @@ def fetch_remote(url: str, timeout: float, max_bytes: int) -> bytes | str:
     except TimeoutError:
         return f"took longer than {timeout:g} s to download"
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, RemoteRefused):
+            return str(exc.reason)
         if isinstance(exc.reason, TimeoutError | socket.timeout):
             return f"took longer than {timeout:g} s to download"
         return f"cannot be downloaded: {exc.reason}"

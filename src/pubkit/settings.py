@@ -9,6 +9,8 @@ bleed      = true        press: bleed on top, bottom and outside edges
 crop_marks = false       press: crop marks (print shops may want them; KDP refuses them)
 remote_timeout = 15      with --allow-remote: seconds one remote image may take to download
 remote_max_mb = 10       with --allow-remote: the largest remote image, in MiB
+remote_private = false   with --allow-remote: also download from loopback, private and link-local
+                         addresses (an intranet image server); off, only public addresses are reached
 
 Remote images are only downloaded with `pubkit build --allow-remote`; no setting turns that on.
 """
@@ -39,6 +41,7 @@ class Settings:
     crop_marks: bool = False
     remote_timeout: float = 15.0
     remote_max_mb: float = 10.0
+    remote_private: bool = False
     allow_remote: bool = False  # only from the command line (--allow-remote)
 
     def with_overrides(self, **overrides: object) -> Settings:
