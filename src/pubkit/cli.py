@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -195,13 +195,15 @@ def _executor(address: str | None) -> Iterator[Executor | None]:
         return
     from .cluster import dask_executor
 
-    try:
-        with dask_executor(address) as executor:
-            yield executor
+    stack = ExitStack()
+    try:  # only connecting is answered with exit 2; errors of the build itself pass through
+        executor = stack.enter_context(dask_executor(address))
     except PubkitError as exc:
         for diagnostic in exc.diagnostics:
             _say(diagnostic)
         sys.exit(2)
+    with stack:
+        yield executor
 
 
 class _Report:
