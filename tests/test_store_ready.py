@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+from pubkit.errors import PubkitError
 from pubkit.stores import check_store_rules
 
 from .conftest import OPF_NS, read_opf, run_pubkit
@@ -157,3 +158,51 @@ def test_check_builds_only_what_is_out_of_date(project: Path, monkeypatch):
     assert not again.built and not again.errors()
     Image.new("RGB", (640, 480), (200, 60, 30)).save(project / "manuscripts" / "images" / "chart.png")
     assert check(source, out, ace=False).built
+
+
+def test_check_many_manuscripts_builds_once_and_runs_one_epubcheck(project: Path, monkeypatch):
+    """Checking a folder: one parallel build, one EPUBCheck JVM for every book; a manuscript
+    that does not build is reported in its place and the others are still checked."""
+    from pubkit import epubcheck
+    from pubkit.check import CheckResult, check_many
+
+    monkeypatch.chdir(project)
+    Image.new("RGB", (500, 800), (200, 40, 40)).save(project / "manuscripts" / "images" / "small.jpg")
+    texts = {
+        "good": "---\ntitle: Good\nauthor: A\n---\n\nText.\n",
+        "small": "---\ntitle: Small cover\nauthor: A\ncover: images/small.jpg\n---\n\nText.\n",
+        "bad": "---\ntitle: Bad\n---\n\nText.\n",
+        "also-good": "---\ntitle: Also good\nauthor: B\n---\n\nMore text.\n",
+    }
+    for name, text in texts.items():
+        (project / "manuscripts" / f"{name}.md").write_text(text)
+    paths = [Path(f"manuscripts/{name}.md") for name in texts]
+    java_runs = []
+    real_run = epubcheck.subprocess.run
+    monkeypatch.setattr(
+        epubcheck.subprocess, "run", lambda *a, **k: java_runs.append(a[0]) or real_run(*a, **k)
+    )
+
+    results = check_many(paths, Path("output"), ace=False)
+
+    assert len(java_runs) == 1 and "EpubCheckBatch" in " ".join(java_runs[0])
+    good, small, bad, also_good = results
+    assert isinstance(good, CheckResult) and good.built and good.errors() == []
+    assert isinstance(also_good, CheckResult) and also_good.errors() == []
+    assert isinstance(small, CheckResult)
+    assert {f.code for f in small.errors()} >= {"GOOGLE-COVER-SIZE", "KDP-COVER-SIZE"}
+    assert not any(f.code.startswith("EPUBCHECK") for r in (good, small, also_good) for f in r.findings)
+    assert isinstance(bad, PubkitError)
+    assert "'authors' is required" in bad.diagnostics[0].format(project)
+
+    result = run_pubkit("check", *map(str, paths), "--no-ace", cwd=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "manuscripts/bad.md:3: front matter: 'authors' is required" in result.stderr, result.stderr
+    assert "checked output/good.epub with EPUBCheck, the store rules and no Ace (--no-ace)" in result.stderr
+    assert "2 error(s), 0 warning(s), 1 manuscript(s) failed to build" in result.stderr
+    assert "checked output/also-good.epub" in result.stderr
+    assert any(
+        line.startswith("output/small.epub/EPUB/images/cover.jpg: GOOGLE-COVER-SIZE:")
+        for line in result.stdout.splitlines()
+    )

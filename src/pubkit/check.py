@@ -1,17 +1,20 @@
-"""check(path) -> findings: EPUBCheck, the stores' rules, Ace by DAISY when installed, and the
-PDF checks (fonts, tags and language for the handout; boxes, output intent, colour and image
-resolution for press) on whichever PDFs were built.
+"""check_many(paths) / check(path) -> findings: EPUBCheck, the stores' rules, Ace by DAISY when
+installed, and the PDF checks (fonts, tags and language for the handout; boxes, output intent,
+colour and image resolution for press) on whichever PDFs were built.
 
 Builds first when the outputs are not up to date, by the same content-hash record as
-`pubkit build` (a changed image or theme counts, not only the manuscript's date).
+`pubkit build` (a changed image or theme counts, not only the manuscript's date), in parallel;
+EPUBCheck runs once for all the books (one JVM).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .epubcheck import run_epubcheck
+from .batch import Outcome, build_many
+from .epubcheck import EpubCheckReport, run_epubcheck_many
 from .errors import Diagnostic, PubkitError, Severity
 from .pipeline import prepare
 from .stores import check_store_rules
@@ -29,19 +32,42 @@ class CheckResult:
         return [f for f in self.findings if strict or f.severity is Severity.ERROR]
 
 
+def check_many(
+    paths: Sequence[Path], out_dir: Path, ace: bool = True, jobs: int | None = None
+) -> list[CheckResult | PubkitError]:
+    """Check many manuscripts: one parallel build of what is out of date, one EPUBCheck JVM for
+    all the books. One result per distinct manuscript, in order; one that does not build gets
+    its PubkitError in its place."""
+    outcomes = build_many(paths, out_dir, jobs=jobs).outcomes  # one per distinct file, in order
+    ready = [o for o in outcomes if o.status != "failed"]
+    reports = iter(run_epubcheck_many([out_dir / f"{o.source.stem}.epub" for o in ready]) if ready else ())
+    use_ace = ace and _ace_available()
+    return [
+        PubkitError(o.errors) if o.status == "failed" else _findings(o, out_dir, next(reports), use_ace)
+        for o in outcomes
+    ]
+
+
 def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
     """Check one manuscript's EPUB; raises PubkitError when the manuscript does not build."""
-    from .batch import build_many
+    (result,) = check_many([path], out_dir, ace)
+    if isinstance(result, PubkitError):
+        raise result
+    return result
 
+
+def _ace_available() -> bool:
+    from . import ace as ace_module
+
+    return ace_module.find_ace(Path.cwd()) is not None
+
+
+def _findings(outcome: Outcome, out_dir: Path, report: EpubCheckReport, use_ace: bool) -> CheckResult:
+    path = outcome.source
     epub = out_dir / f"{path.stem}.epub"
-    outcome = build_many([path], out_dir).outcomes[0]
-    if outcome.status == "failed":
-        raise PubkitError(outcome.errors)
     built = outcome.status == "built"
     # Up to date: the warnings come from rendering again (cheap; no PDF or EPUB is made).
-    warnings = outcome.warnings if built else prepare(path).book.warnings
-    findings = list(warnings)
-    report = run_epubcheck(epub)
+    findings = list(outcome.warnings if built else prepare(path).book.warnings)
     findings.extend(
         Diagnostic(
             f"{out_dir / d.source}", d.line, d.message.split(": ", 1)[-1], f"EPUBCHECK-{d.code}", d.severity
@@ -57,14 +83,11 @@ def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
     ):
         if pdf.is_file():
             findings.extend(check_pdf(pdf, profile))
-    ace_ran = False
-    if ace:
-        from . import ace as ace_module
+    if use_ace:
+        from .ace import run_ace
 
-        if ace_module.find_ace(Path.cwd()) is not None:
-            findings.extend(ace_module.run_ace(epub).diagnostics)
-            ace_ran = True
-    return CheckResult(path, epub, tuple(findings), built, ace_ran)
+        findings.extend(run_ace(epub).diagnostics)
+    return CheckResult(path, epub, tuple(findings), built, use_ace)
 
 
-__all__ = ["CheckResult", "PubkitError", "check"]
+__all__ = ["CheckResult", "PubkitError", "check", "check_many"]

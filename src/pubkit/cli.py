@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -53,25 +53,14 @@ def _say(diagnostic: Diagnostic) -> None:
     click.echo(diagnostic.format(Path.cwd()), err=True)
 
 
-def _each(paths: tuple[Path, ...], work: Callable[[Path], None]) -> Iterator[bool]:
-    """Run `work` on each manuscript; yield False for each that failed, after reporting why."""
-    for path in paths:
-        try:
-            work(path)
-        except PubkitError as exc:
-            for diagnostic in exc.diagnostics:
-                _say(diagnostic)
-            yield False
-        except Exception as exc:  # a bug in pubkit or a library: one line, the other manuscripts go on
-            if os.environ.get("PUBKIT_DEBUG"):
-                raise
-            click.echo(
-                f"{path}: internal error: {type(exc).__name__}: {exc} (set PUBKIT_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            yield False
-        else:
-            yield True
+def _internal_error(where: object, exc: Exception) -> None:
+    """A bug in pubkit or a library: one line, no traceback (unless PUBKIT_DEBUG is set)."""
+    if os.environ.get("PUBKIT_DEBUG"):
+        raise exc
+    click.echo(
+        f"{where}: internal error: {type(exc).__name__}: {exc} (set PUBKIT_DEBUG=1 for the traceback)",
+        err=True,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -261,29 +250,37 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
     Prints one line per finding, `file: code: message`.
     """
     from .batch import quiet_libraries
-    from .check import check
+    from .check import check_many
 
     quiet_libraries()
     paths = _manuscripts(paths)
     counts = {"errors": 0, "warnings": 0}
-
-    def one(path: Path) -> None:
-        result = check(path, out_dir, ace=not no_ace)
+    failed = 0
+    try:
+        results = check_many(paths, out_dir, ace=not no_ace)
+    except PubkitError as exc:  # a checker could not run (no Java, no report)
+        for diagnostic in exc.diagnostics:
+            _say(diagnostic)
+        sys.exit(1)
+    except Exception as exc:
+        _internal_error("pubkit check", exc)
+        sys.exit(1)
+    for result in results:
+        if isinstance(result, PubkitError):
+            for diagnostic in result.diagnostics:
+                _say(diagnostic)
+            failed += 1
+            continue
         for finding in result.findings:
             where = f"{finding.source}:{finding.line}" if finding.line else f"{finding.source}"
             label = "" if finding in result.errors() else "warning: "
             click.echo(f"{where}: {finding.code}: {label}{finding.message}")
         counts["errors"] += len(result.errors(strict))
         counts["warnings"] += len(result.findings) - len(result.errors())
-        ace = (
-            "EPUBCheck, store rules and Ace"
-            if result.ace_ran
-            else "EPUBCheck and store rules (Ace not installed)"
-        )
-        click.echo(f"checked {result.epub} with {ace}", err=True)
-
-    failed = sum(not ok for ok in _each(paths, one))
-    click.echo(f"{counts['errors']} error(s), {counts['warnings']} warning(s)", err=True)
+        ace = "Ace" if result.ace_ran else "no Ace (--no-ace)" if no_ace else "no Ace (not installed)"
+        click.echo(f"checked {result.epub} with EPUBCheck, the store rules and {ace}", err=True)
+    unbuilt = f", {failed} manuscript(s) failed to build" if failed else ""
+    click.echo(f"{counts['errors']} error(s), {counts['warnings']} warning(s){unbuilt}", err=True)
     if failed or counts["errors"]:
         sys.exit(1)
 
