@@ -45,7 +45,9 @@ def restore() -> None:
 
 
 def _patch() -> bool:
-    import weasyprint
+    from .engine import import_weasyprint
+
+    weasyprint = import_weasyprint()
     from weasyprint.layout import block
 
     if not weasyprint.__version__.startswith("70."):

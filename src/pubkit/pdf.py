@@ -353,7 +353,9 @@ def _layout_once(
     push_hard: frozenset[str],
     ends: frozenset[int] = frozenset(),
 ):
-    import weasyprint
+    from .engine import import_weasyprint
+
+    weasyprint = import_weasyprint()
 
     from . import layoutfix
 
@@ -391,7 +393,9 @@ def _theme_stylesheets(theme_dir: Path, profile: str) -> tuple:
 
 @cache
 def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple) -> tuple:
-    import weasyprint
+    from .engine import import_weasyprint
+
+    weasyprint = import_weasyprint()
 
     font_config = _font_config(theme_dir, stamp)
     fetcher = _sandbox_fetcher(theme_dir)  # the theme's own files, nothing else
