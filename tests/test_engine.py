@@ -69,3 +69,25 @@ def test_a_library_only_the_search_finds_falls_back_to_it():
     result = _probe(OURS, setup=refuse_soname_while_quick)
     assert result["started"] > 0  # the second, ordinary import searched
     assert result["restored"] and result["pdf"] == "%PDF-"
+
+
+def test_threads_importing_at_once_get_the_whole_module_and_find_library_back():
+    """A Dask worker runs tasks in threads: each gets the complete module, and find_library is
+    WeasyPrint's own afterwards (not one thread's stand-in)."""
+    code = textwrap.dedent(
+        """
+        import ctypes.util, threading
+        from pubkit.engine import import_weasyprint
+        search = ctypes.util.find_library
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(import_weasyprint())) for _ in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        assert len(got) == 4 and all(m is got[0] for m in got)
+        assert all(m.HTML(string="<p>x</p>").write_pdf()[:5] == b"%PDF-" for m in got)
+        assert ctypes.util.find_library is search
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

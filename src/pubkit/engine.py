@@ -19,23 +19,31 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from types import ModuleType
 
 # The libraries WeasyPrint 70 opens (pangoft2, harfbuzz-subset... included), in every spelling.
 _WEASYPRINT_LIBRARIES = re.compile(r"(lib)?(gobject|pango|harfbuzz|fontconfig)[\w.-]*")
+_LOCK = threading.Lock()  # a Dask worker runs tasks in threads: one swaps find_library at a time
 
 
 def import_weasyprint() -> ModuleType:
     """The weasyprint module, imported now if it is not yet (see the module's docstring)."""
-    module = sys.modules.get("weasyprint")
-    if module is not None:
-        return module
-    if not sys.platform.startswith("linux"):
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        import weasyprint  # imported, or being imported by another thread: the import system waits
+
+        return weasyprint
+    with _LOCK:
+        return _import_quickly()
+
+
+def _import_quickly() -> ModuleType:
+    import ctypes.util
+
+    if "weasyprint" in sys.modules:  # another thread was first
         import weasyprint
 
         return weasyprint
-    import ctypes.util
-
     search = ctypes.util.find_library
 
     def find_library(name: str) -> str | None:
