@@ -10,6 +10,7 @@ threads, while WeasyPrint lays out the PDFs in this one.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -112,11 +113,16 @@ def validation(corpus, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def corpus_pdfs(corpus, validation, tmp_path_factory) -> dict[str, Path]:
+def corpus_pdf_builds(corpus, validation, tmp_path_factory) -> dict:
     """The handout PDF of every book. `validation` comes first: the validators run in their own
     processes while WeasyPrint works here."""
     out = tmp_path_factory.mktemp("corpus-pdf")
-    return {name: build(book.source, out, ("pdf",)).outputs[0] for name, book in corpus.items()}
+    return {name: build(book.source, out, ("pdf",)) for name, book in corpus.items()}
+
+
+@pytest.fixture(scope="session")
+def corpus_pdfs(corpus_pdf_builds) -> dict[str, Path]:
+    return {name: result.outputs[0] for name, result in corpus_pdf_builds.items()}
 
 
 def _documents(epub: Path) -> dict[str, etree._Element]:
@@ -206,6 +212,22 @@ def test_pdf_opens(corpus, corpus_pdfs, name):
     reader = pypdf.PdfReader(corpus_pdfs[name])
     assert len(reader.pages) >= 1
     assert reader.metadata.title.startswith(read_opf(corpus[name].epub).find(".//dc:title", OPF_NS).text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pdf_has_a_glyph_for_every_letter(corpus, corpus_pdf_builds, name):
+    """Arabic, Japanese, Korean, Greek, Cyrillic, combining marks: the theme's fonts and the ones
+    setup.sh installs (fonts-noto-cjk) draw them all. Emoji may print as boxes (setup.sh installs
+    no emoji font: a colour one would put RGB bitmaps in press PDFs), and pubkit says so."""
+    warnings = corpus_pdf_builds[name].warnings
+    missing = [w for w in warnings if w.code == "PDF-MISSING-GLYPH"]
+    assert [w for w in warnings if w not in missing] == list(corpus[name].warnings)
+    for warning in missing:
+        chars = re.findall(r"'(.)' \(U\+", warning.message)
+        assert chars and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Me") for c in chars), warning
+        assert all(
+            c in corpus[name].source.read_text(encoding="utf-8").splitlines()[warning.line - 1] for c in chars
+        )
 
 
 def test_pdf_keeps_what_notes_and_ruby_hold(corpus_pdfs):

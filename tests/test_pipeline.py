@@ -173,3 +173,30 @@ def test_empty_headings_are_removed_and_image_headings_named_by_their_alt():
     assert [h.text for h in fragment.headings] == ["Real", "Logo Clinic"]
     assert [f.code for f in fragment.findings].count("empty") == 2
     assert fragment.html.count("<h") == 2
+
+
+def test_characters_no_font_has_are_reported_at_their_line(tmp_path):
+    """U+2FFF0 is unassigned: no font draws it. The PDF is still written (a box in its place),
+    the warning names the line; --strict fails the build and keeps the old outputs."""
+    from .conftest import run_pubkit
+
+    (tmp_path / "manuscripts").mkdir()
+    (tmp_path / "pubkit.toml").write_text("")
+    text = "---\ntitle: Glyphs\nauthor: A\n---\n\nFine text.\n\nA dose of \U0002fff0 mg, with \u2764.\n"
+    (tmp_path / "manuscripts" / "glyphs.md").write_text(text, encoding="utf-8")
+
+    result = run_pubkit("build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    expected = (
+        "manuscripts/glyphs.md:8: warning: PDF: no font has '\U0002fff0' (U+2FFF0); "
+        "it prints as an empty box (install a font covering it or add one to the theme)"
+    )
+    assert expected in result.stderr.splitlines(), result.stderr
+    assert result.stderr.count("no font has") == 1  # the heart (U+2764) is in DejaVu
+    pdf = tmp_path / "output" / "glyphs.pdf"
+    before = pdf.read_bytes()
+
+    strict = run_pubkit("build", "--force", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert expected in strict.stderr.splitlines() and "Traceback" not in strict.stderr
+    assert pdf.read_bytes() == before

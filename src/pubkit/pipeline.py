@@ -111,11 +111,13 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     """The outputs of `options.formats` for a prepared manuscript, in memory."""
     book, settings = prepared.book, prepared.settings
     files: dict[str, bytes] = {}
+    warnings = book.warnings
     if "epub" in options.formats:
         from .epub import write_epub
 
         files[f"{book.slug}.epub"] = write_epub(book)
     if "pdf" in options.formats:
+        from .glyphs import missing_glyphs
         from .pdf import PdfOptions, compose_html, write_pdf
 
         for profile in options.profiles or book.manuscript.profile or settings.profile:
@@ -127,10 +129,27 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
                 crop_marks=settings.crop_marks,
             )
             name = pdf_options.output_name(book.slug)
-            files[name] = write_pdf(book, pdf_options)
+            with missing_glyphs() as missing:
+                files[name] = write_pdf(book, pdf_options)
+            if missing:
+                warnings = tuple(dict.fromkeys(warnings + _glyph_warnings(book, missing)))
             if options.keep_html:
                 files[name.removesuffix(".pdf") + ".html"] = compose_html(book, pdf_options).encode("utf-8")
-    return Products(prepared.source, tuple(files.items()), book.warnings, prepared.inputs)
+    if options.strict and len(warnings) > len(book.warnings):
+        raise PubkitError(warnings[len(book.warnings) :])
+    return Products(prepared.source, tuple(files.items()), warnings, prepared.inputs)
+
+
+def _glyph_warnings(book: Book, missing: list[str]) -> tuple[Diagnostic, ...]:
+    """Characters a PDF shows as empty boxes, as warnings at the manuscript lines holding them."""
+    from .glyphs import glyph_warnings
+
+    source = book.manuscript.path
+    try:
+        text = Path(source).read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        text = ""
+    return glyph_warnings(source, text, missing)
 
 
 def produce(
