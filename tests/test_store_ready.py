@@ -206,3 +206,24 @@ def test_check_many_manuscripts_builds_once_and_runs_one_epubcheck(project: Path
         line.startswith("output/small.epub/EPUB/images/cover.jpg: GOOGLE-COVER-SIZE:")
         for line in result.stdout.splitlines()
     )
+
+
+def test_check_repeats_the_warnings_of_an_up_to_date_build(project: Path, monkeypatch):
+    """The state records each build's warnings, so `check` reports them without building again;
+    `build` does not repeat them for manuscripts it skips."""
+    from pubkit.check import check
+
+    monkeypatch.chdir(project)
+    (project / "manuscripts" / "noalt.md").write_text(
+        "---\ntitle: No alt\nauthor: A\n---\n\nIntro \U0002fff0.\n\n![](images/chart.png)\n"
+    )
+    source, out = Path("manuscripts/noalt.md"), Path("output")
+    first = check(source, out, ace=False)
+    assert first.built
+    codes = sorted(f.code for f in first.findings if f.severity.value == "warning")
+    assert codes == ["PDF-MISSING-GLYPH", "no-alt"], [f.format() for f in first.findings]
+    again = check(source, out, ace=False)
+    assert not again.built
+    assert [f.format(project) for f in again.findings] == [f.format(project) for f in first.findings]
+    rebuilt = run_pubkit("build", str(source), cwd=project)
+    assert "skipped 1" in rebuilt.stderr and "warning" not in rebuilt.stderr

@@ -242,7 +242,7 @@ def build_many(
             continue
         key = build_key(asdict(settings), asdict(replace(options, paper=None)), str(root))
         if not force and state.up_to_date(source, key):
-            finish(source, Outcome(shown, "skipped"))
+            finish(source, Outcome(shown, "skipped", warnings=state.warnings(source, shown)))
             continue
         planned.append(Task(source, root, settings, options))
         pending[source] = _Pending(shown, key, 1)
@@ -345,5 +345,5 @@ def _collect(entry: _Pending, source: Path, out: Path, state: BuildState) -> Out
     except PubkitError as exc:
         state.forget(source)
         return Outcome(entry.source, "failed", warnings=warnings, errors=exc.diagnostics)
-    state.record(source, entry.key, inputs, written)
+    state.record(source, entry.key, inputs, written, warnings)
     return Outcome(entry.source, "built", written, warnings)

@@ -16,7 +16,6 @@ from pathlib import Path
 from .batch import Outcome, build_many
 from .epubcheck import EpubCheckReport, run_epubcheck_many
 from .errors import Diagnostic, PubkitError, Severity
-from .pipeline import prepare
 from .stores import check_store_rules
 
 
@@ -66,8 +65,7 @@ def _findings(outcome: Outcome, out_dir: Path, report: EpubCheckReport, use_ace:
     path = outcome.source
     epub = out_dir / f"{path.stem}.epub"
     built = outcome.status == "built"
-    # Up to date: the warnings come from rendering again (cheap; no PDF or EPUB is made).
-    findings = list(outcome.warnings if built else prepare(path).book.warnings)
+    findings = list(outcome.warnings)  # up to date: the warnings the state recorded when it was built
     findings.extend(
         Diagnostic(
             f"{out_dir / d.source}", d.line, d.message.split(": ", 1)[-1], f"EPUBCHECK-{d.code}", d.severity

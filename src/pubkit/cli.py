@@ -207,7 +207,8 @@ class _Report:
             self.bar = self.progress.add_task("Building", total=to_build)
 
     def outcome(self, outcome) -> None:
-        for diagnostic in (*outcome.errors, *outcome.warnings):
+        # A skipped manuscript's warnings were said when it was built (`pubkit check` repeats them).
+        for diagnostic in (*outcome.errors, *(outcome.warnings if outcome.status != "skipped" else ())):
             _say(diagnostic)
         for output in outcome.outputs:
             click.echo(f"wrote {output}")

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__
-from .errors import PubkitError
+from .errors import Diagnostic, PubkitError, Severity
 
 STATE_FILE = ".pubkit-state.json"
 FORMAT = 1
@@ -31,6 +31,7 @@ class Record:
     key: str
     inputs: dict[str, str]  # path -> sha256
     outputs: dict[str, list[int]]  # output name -> [size, mtime_ns]
+    warnings: list[list] = field(default_factory=list)  # [line, message, code] of the build's warnings
 
 
 @dataclass
@@ -113,7 +114,22 @@ class BuildState:
                 return False
         return True
 
-    def record(self, source: Path, key: str, inputs: tuple[Path, ...], outputs: tuple[Path, ...]) -> None:
+    def warnings(self, source: Path, shown: Path) -> tuple[Diagnostic, ...]:
+        """The warnings of the build that made `source`'s current outputs (for a skipped one)."""
+        record = self.builds.get(str(source.resolve()))
+        return tuple(
+            Diagnostic(shown, line, message, code, Severity.WARNING)
+            for line, message, code in (record.warnings if record else ())
+        )
+
+    def record(
+        self,
+        source: Path,
+        key: str,
+        inputs: tuple[Path, ...],
+        outputs: tuple[Path, ...],
+        warnings: tuple[Diagnostic, ...] = (),
+    ) -> None:
         hashes = {}
         for path in inputs:
             sha = self.digest(path)
@@ -124,7 +140,8 @@ class BuildState:
         for path in outputs:
             info = os.stat(path)
             written[path.name] = [info.st_size, info.st_mtime_ns]
-        self.builds[str(source.resolve())] = Record(key, hashes, written)
+        noted = [[w.line, w.message, w.code] for w in warnings]
+        self.builds[str(source.resolve())] = Record(key, hashes, written, noted)
         self.dirty = True
 
     def forget(self, source: Path) -> None:
