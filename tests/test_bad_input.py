@@ -108,7 +108,11 @@ CASES.update(
         ),
         "control-character-title": (
             b"---\ntitle: Bell\x07 title\nauthor: A\n---\nbody\n",
-            ":2: front matter: invalid YAML: unacceptable character #x0007",
+            ":2: front matter: invalid YAML: character U+0007 is not allowed",
+        ),
+        "noncharacter-in-a-later-key": (  # found by test_properties: the line, and one line only
+            b"---\ntitle: T\nauthor: A\n\ndisclaimer: \"0 \xef\xbf\xbf\"\n---\nbody\n",
+            ":5: front matter: invalid YAML: character U+FFFF is not allowed",
         ),
         "yaml-alias-bomb": (
             GOOD_HEAD.encode()

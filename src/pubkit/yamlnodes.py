@@ -49,10 +49,14 @@ def parse(text: str, first_line: int) -> Located:
             problem = f"{exc.context.removeprefix('while scanning ')} opened here is never closed"
         line = first_line + (mark.line if mark else 0)
         raise YamlSyntaxError(line, f"invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control, U+FFFF)
+        line = first_line + text.count("\n", 0, max(exc.position, 0))
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise YamlSyntaxError(line, f"invalid YAML: character {char} is not allowed") from None
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "mark", None)
         line = first_line + (mark.line if mark else 0)
-        raise YamlSyntaxError(line, f"invalid YAML: {exc}") from None
+        raise YamlSyntaxError(line, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     located = Located(None)
     if node is None:
         return located
