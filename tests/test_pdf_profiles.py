@@ -390,3 +390,61 @@ def test_without_the_layout_fix_mends_still_keep_footnotes_on_their_page(tmp_pat
         layoutfix.apply()
     assert late == 0
     assert passes > 1  # WeasyPrint's own heuristic did move notes, and the mends put them back
+
+
+def test_rgb_images_that_reach_a_press_pdf_are_flattened_to_cmyk(tmp_path):
+    """A colour emoji font draws RGBA PNGs that never pass the book's image fetcher: the press
+    step lays them on white and makes them CMYK, so the file stays PDF/X (no RGB, no soft mask)."""
+    import zlib
+
+    import pikepdf
+
+    from pubkit.pdf import flatten_rgb_images
+    from pubkit.pdfcheck import check_pdf
+
+    pdf = pikepdf.new()
+    red = bytes([230, 20, 20]) * (4 * 4)
+    alpha = bytes([255, 255, 0, 0] * 4)  # left half opaque, right half transparent
+    smask = pikepdf.Stream(
+        pdf,
+        zlib.compress(alpha),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=4,
+        Height=4,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+    )
+    image = pikepdf.Stream(
+        pdf,
+        zlib.compress(red),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=4,
+        Height=4,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+        SMask=smask,
+    )
+    page = pdf.add_blank_page(page_size=(100, 100))
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    page.Contents = pikepdf.Stream(pdf, b"q 40 0 0 40 10 10 cm /Im0 Do Q")
+    before = tmp_path / "before.pdf"
+    pdf.save(before)
+    assert any(f.code == "PDFX-RGB" for f in check_pdf(before, "press"))
+
+    assert flatten_rgb_images(pdf) == 1
+    after = tmp_path / "after.pdf"
+    pdf.save(after)
+    with pikepdf.open(after) as reopened:
+        xobject = reopened.pages[0].Resources.XObject.Im0
+        assert xobject.ColorSpace == "/DeviceCMYK" and "/SMask" not in xobject
+        pixels = pikepdf.PdfImage(xobject).as_pil_image()
+    assert pixels.mode == "CMYK"
+    c, m, y, k = pixels.getpixel((0, 0))  # the opaque red
+    assert m > 150 and y > 150 and c < 60
+    assert max(pixels.getpixel((3, 0))) < 10  # the transparent part: white paper, no ink
+    found = {f.code for f in check_pdf(after, "press")}
+    assert not found & {"PDFX-RGB", "PDFX-TRANSPARENCY"}, found

@@ -528,6 +528,7 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
 
     bleed = BLEED_IN * 72 if options.bleed else 0
     with pikepdf.open(io.BytesIO(data)) as pdf:
+        flatten_rgb_images(pdf)
         for index, page in enumerate(pdf.pages):
             media = [float(v) for v in page.MediaBox]
             # WeasyPrint centres the trim in the media box.
@@ -557,6 +558,43 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True)
         return out.getvalue()
+
+
+def flatten_rgb_images(pdf) -> int:
+    """Every RGB image still in a press PDF, with its soft mask, made an opaque CMYK image: laid
+    on white paper, converted like the book's images. The book's own images are CMYK before
+    WeasyPrint sees them; this catches what comes another way, colour emoji above all (a
+    machine's colour emoji font is a set of RGBA PNGs), which PDF/X-1a forbids twice over.
+    Returns how many images were changed."""
+    import zlib
+
+    import pikepdf
+    from PIL import Image, ImageCms
+
+    from .pdfcheck import _is_rgb
+
+    changed = 0
+    for obj in list(pdf.objects):
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != "/Image":
+            continue
+        if obj.get("/ImageMask") or not _is_rgb(obj.get("/ColorSpace")):
+            continue
+        image = pikepdf.PdfImage(obj).as_pil_image().convert("RGB")
+        if "/SMask" in obj:
+            alpha = pikepdf.PdfImage(obj.SMask).as_pil_image().convert("L").resize(image.size)
+            paper = Image.new("RGB", image.size, (255, 255, 255))
+            paper.paste(image, mask=alpha)
+            image = paper
+        cmyk = ImageCms.profileToProfile(image, str(SRGB_PROFILE), str(CMYK_PROFILE), outputMode="CMYK")
+        obj.write(zlib.compress(cmyk.tobytes()), filter=pikepdf.Name.FlateDecode)
+        for key in ("/SMask", "/DecodeParms", "/Decode", "/Mask", "/Intent"):
+            if key in obj:
+                del obj[key]
+        obj.ColorSpace = pikepdf.Name.DeviceCMYK
+        obj.BitsPerComponent = 8
+        obj.Width, obj.Height = cmyk.size
+        changed += 1
+    return changed
 
 
 def crop_marks(trim: list[float]) -> bytes:
