@@ -13,10 +13,10 @@ want_bench=0
 
 # Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
 # profiles of libgs-common (press PDFs), Noto CJK for Chinese, Japanese and Korean text the theme's
-# fonts do not cover (else those characters print as boxes, and pubkit warns),
+# fonts do not cover and Noto Color Emoji (else those characters print as boxes, and pubkit warns),
 # and for the tests a Java runtime (EPUBCheck), poppler-utils (pdffonts, pdftotext), and Chromium and
 # Node for Ace by DAISY.
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-cjk)
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-cjk fonts-noto-color-emoji)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
 if (( want_test )); then
   debs+=(poppler-utils chromium)

@@ -111,7 +111,7 @@ CASES.update(
             ":2: front matter: invalid YAML: character U+0007 is not allowed",
         ),
         "noncharacter-in-a-later-key": (  # found by test_properties: the line, and one line only
-            b"---\ntitle: T\nauthor: A\n\ndisclaimer: \"0 \xef\xbf\xbf\"\n---\nbody\n",
+            b'---\ntitle: T\nauthor: A\n\ndisclaimer: "0 \xef\xbf\xbf"\n---\nbody\n',
             ":5: front matter: invalid YAML: character U+FFFF is not allowed",
         ),
         "yaml-alias-bomb": (

@@ -448,3 +448,33 @@ def test_rgb_images_that_reach_a_press_pdf_are_flattened_to_cmyk(tmp_path):
     assert max(pixels.getpixel((3, 0))) < 10  # the transparent part: white paper, no ink
     found = {f.code for f in check_pdf(after, "press")}
     assert not found & {"PDFX-RGB", "PDFX-TRANSPARENCY"}, found
+
+
+def test_colour_emoji_print_in_the_handout_and_stay_cmyk_in_press(tmp_path):
+    """With the emoji font setup.sh installs, emoji are drawn (no missing-glyph warning): as colour
+    bitmaps in the handout, as opaque CMYK images in the press PDF, which stays PDF/X."""
+    (tmp_path / "manuscripts").mkdir()
+    (tmp_path / "pubkit.toml").write_text("")
+    (tmp_path / "manuscripts" / "moods.md").write_text(
+        "---\ntitle: Moods \U0001f48a\nauthor: A\n---\n\nHow do you feel? \U0001f600 \u2705 \U0001fa7a\n",
+        encoding="utf-8",
+    )
+    result = run_pubkit("build", "--profile", "handout,press", "--format", "pdf", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no font has" not in result.stderr, result.stderr
+    out = tmp_path / "output"
+
+    def images(path: Path) -> list:
+        with pikepdf.open(path) as pdf:
+            return [
+                (str(x.ColorSpace), "/SMask" in x)
+                for page in pdf.pages
+                for x in (page.Resources.get("/XObject") or {}).values()
+                if x.get("/Subtype") == "/Image"
+            ]
+
+    handout, press = images(out / "moods.pdf"), images(out / "moods.press.pdf")
+    assert handout and any(space != "/DeviceCMYK" and masked for space, masked in handout), handout
+    assert press and all(space == "/DeviceCMYK" and not masked for space, masked in press), press
+    findings = [f for f in check_pdf(out / "moods.press.pdf", "press") if f.code != "PRESS-IMAGE-DPI"]
+    assert findings == [], [f.format() for f in findings]
