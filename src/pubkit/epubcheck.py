@@ -54,6 +54,12 @@ def _java() -> str:
     return java
 
 
+# EPUBCheck's run is mostly the JVM warming up (schemas, Saxon, Jing): the quick client compiler
+# alone and the serial collector take about 30% off, for one small book (4.0 -> 2.9 s) as for
+# fifteen in one JVM (5.9 -> 4.0 s) or a 150-section book (4.7 -> 3.4 s). Other JVMs ignore them.
+JVM_OPTIONS = ["-XX:+IgnoreUnrecognizedVMOptions", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+
+
 def _options(usage: bool) -> list[str]:
     return ["--usage"] if usage else []
 
@@ -64,7 +70,7 @@ def run_epubcheck(epub: Path, timeout: float = 300, usage: bool = False) -> Epub
     with tempfile.TemporaryDirectory(prefix="pubkit-epubcheck-") as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run(
-            [java, "-jar", str(jar_path()), str(epub), "--json", str(report), *_options(usage)],
+            [java, *JVM_OPTIONS, "-jar", str(jar_path()), str(epub), "--json", str(report), *_options(usage)],
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -87,7 +93,7 @@ def run_epubcheck_many(
         )
         if jobs:
             subprocess.run(
-                [java, "-cp", str(jar_path()), str(BATCH_DRIVER), *_options(usage)],
+                [java, *JVM_OPTIONS, "-cp", str(jar_path()), str(BATCH_DRIVER), *_options(usage)],
                 input=jobs.encode("utf-8"),
                 capture_output=True,
                 timeout=timeout,
