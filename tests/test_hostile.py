@@ -134,6 +134,15 @@ def lines_of(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
 
 
+def assert_reported(result: subprocess.CompletedProcess, expected: dict[str, str], where: str = "") -> None:
+    """No traceback; each manuscript's first line of the report holds its expected message."""
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    report = lines_of(result.stderr)
+    for name, message in expected.items():
+        mine = [line for line in report if line.startswith(f"manuscripts/{name}.md:{where}")]
+        assert mine and message in mine[0], (name, report)
+
+
 # -- 1. the resource sandbox --------------------------------------------------------------
 
 
@@ -257,11 +266,7 @@ def test_canary_outside_the_project_never_reaches_an_output(project: Project):
 
     result = run_pubkit("build", cwd=project.root)
 
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
-    report = lines_of(result.stderr)
-    for name, (_, expected) in refused.items():
-        mine = [line for line in report if line.startswith(f"manuscripts/{name}.md:")]
-        assert mine and expected in mine[0], (name, mine)
+    assert_reported(result, {name: expected for name, (_, expected) in refused.items()})
     assert result.returncode == 1
     assert f"{len(refused)} of {len(refused) + 2} manuscript(s) failed" in result.stderr
     outputs = assert_no_canary(project.root / "output")
@@ -436,11 +441,7 @@ def test_a_default_build_makes_no_request(project: Project, server: _Server):
     result = run_pubkit("build", cwd=project.root)
 
     assert server.requests == []
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
-    report = lines_of(result.stderr)
-    for name, (_, expected) in refused.items():
-        mine = [line for line in report if line.startswith(f"manuscripts/{name}.md:")]
-        assert mine and expected in mine[0], (name, mine)
+    assert_reported(result, {name: expected for name, (_, expected) in refused.items()})
     assert result.returncode == 1
     assert {p.name for p in _listing(project.root / "output")} == {"sanitised.pdf", "sanitised.epub"}
     for name, data in epub_entries(project.root / "output" / "sanitised.epub").items():
@@ -464,18 +465,15 @@ def test_allow_remote_reaches_only_public_addresses(project: Project, server: _S
     result = run_pubkit("build", "--allow-remote", cwd=project.root)
 
     assert server.requests == []
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
-    report = lines_of(result.stderr)
-    for name, address in (
-        ("loopback", "127.0.0.1"),
-        ("by-name", "127.0.0.1"),
-        ("metadata", "169.254.169.254"),
-        ("private", "10.0.0.1"),
-        ("mapped", "127.0.0.1"),
-    ):
-        mine = [line for line in report if line.startswith(f"manuscripts/{name}.md:6: image ")]
-        refusal = f"is on a private, loopback or link-local address ({address})"
-        assert mine and refusal in mine[0], (name, report)
+    refusal = "is on a private, loopback or link-local address ({})"
+    addresses = {
+        "loopback": "127.0.0.1",
+        "by-name": "127.0.0.1",
+        "metadata": "169.254.169.254",
+        "private": "10.0.0.1",
+        "mapped": "127.0.0.1",
+    }
+    assert_reported(result, {name: refusal.format(a) for name, a in addresses.items()}, where="6: image ")
     assert result.returncode == 1
     assert not (project.root / "output").exists() or not list((project.root / "output").iterdir())
 

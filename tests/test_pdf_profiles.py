@@ -405,31 +405,24 @@ def test_rgb_images_that_reach_a_press_pdf_are_flattened_to_cmyk(tmp_path):
     pdf = pikepdf.new()
     red = bytes([230, 20, 20]) * (4 * 4)
     alpha = bytes([255, 255, 0, 0] * 4)  # left half opaque, right half transparent
-    smask = pikepdf.Stream(
-        pdf,
-        zlib.compress(alpha),
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Image,
-        Width=4,
-        Height=4,
-        ColorSpace=pikepdf.Name.DeviceGray,
-        BitsPerComponent=8,
-        Filter=pikepdf.Name.FlateDecode,
-    )
-    image = pikepdf.Stream(
-        pdf,
-        zlib.compress(red),
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Image,
-        Width=4,
-        Height=4,
-        ColorSpace=pikepdf.Name.DeviceRGB,
-        BitsPerComponent=8,
-        Filter=pikepdf.Name.FlateDecode,
-        SMask=smask,
-    )
+
+    def image(data: bytes, space: str, **more) -> pikepdf.Stream:
+        return pikepdf.Stream(
+            pdf,
+            zlib.compress(data),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=4,
+            Height=4,
+            ColorSpace=pikepdf.Name(space),
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.FlateDecode,
+            **more,
+        )
+
     page = pdf.add_blank_page(page_size=(100, 100))
-    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    emoji = image(red, "/DeviceRGB", SMask=image(alpha, "/DeviceGray"))
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=emoji))
     page.Contents = pikepdf.Stream(pdf, b"q 40 0 0 40 10 10 cm /Im0 Do Q")
     before = tmp_path / "before.pdf"
     pdf.save(before)
