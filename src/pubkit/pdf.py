@@ -492,30 +492,36 @@ def _sandbox_fetcher(theme_dir: Path, served: dict | None = None, allowed_files:
 
 def to_cmyk_jpeg(data: bytes) -> bytes:
     """An image converted from its colour space (sRGB unless it embeds a profile) to CMYK."""
-    from PIL import Image, ImageCms
+    from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
         image.load()
-        if image.mode == "CMYK":
-            converted = image
-        else:
-            if image.mode in ("RGBA", "LA", "P"):
-                rgba = image.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, (255, 255, 255))
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-                image = flat
-            elif image.mode != "RGB":
-                image = image.convert("RGB")
-            embedded = image.info.get("icc_profile")
-            source = (
-                ImageCms.ImageCmsProfile(io.BytesIO(embedded))
-                if embedded
-                else ImageCms.getOpenProfile(str(SRGB_PROFILE))
-            )
-            converted = ImageCms.profileToProfile(image, source, str(CMYK_PROFILE), outputMode="CMYK")
+        converted = cmyk_on_white(image)
         out = io.BytesIO()
         converted.save(out, "JPEG", quality=92, dpi=image.info.get("dpi", (300, 300)))
         return out.getvalue()
+
+
+def cmyk_on_white(image):
+    """A PIL image in CMYK: transparency laid on white paper, colours converted from the image's
+    own profile (sRGB when it has none) to the press profile."""
+    from PIL import Image, ImageCms
+
+    if image.mode == "CMYK":
+        return image
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    embedded = image.info.get("icc_profile")
+    if embedded:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    else:
+        source = ImageCms.getOpenProfile(str(SRGB_PROFILE))
+    return ImageCms.profileToProfile(image, source, str(CMYK_PROFILE), outputMode="CMYK")
 
 
 def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions) -> bytes:
@@ -569,23 +575,19 @@ def flatten_rgb_images(pdf) -> int:
     import zlib
 
     import pikepdf
-    from PIL import Image, ImageCms
 
-    from .pdfcheck import _is_rgb
+    from .pdfcheck import is_rgb_space
 
     changed = 0
     for obj in list(pdf.objects):
         if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != "/Image":
             continue
-        if obj.get("/ImageMask") or not _is_rgb(obj.get("/ColorSpace")):
+        if obj.get("/ImageMask") or not is_rgb_space(obj.get("/ColorSpace")):
             continue
         image = pikepdf.PdfImage(obj).as_pil_image().convert("RGB")
         if "/SMask" in obj:
-            alpha = pikepdf.PdfImage(obj.SMask).as_pil_image().convert("L").resize(image.size)
-            paper = Image.new("RGB", image.size, (255, 255, 255))
-            paper.paste(image, mask=alpha)
-            image = paper
-        cmyk = ImageCms.profileToProfile(image, str(SRGB_PROFILE), str(CMYK_PROFILE), outputMode="CMYK")
+            image.putalpha(pikepdf.PdfImage(obj.SMask).as_pil_image().convert("L").resize(image.size))
+        cmyk = cmyk_on_white(image)
         obj.write(zlib.compress(cmyk.tobytes()), filter=pikepdf.Name.FlateDecode)
         for key in ("/SMask", "/DecodeParms", "/Decode", "/Mask", "/Intent"):
             if key in obj:

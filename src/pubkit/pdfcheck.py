@@ -149,7 +149,7 @@ def _unembedded_fonts(pdf) -> set[str]:
     return missing
 
 
-def _is_rgb(space) -> bool:
+def is_rgb_space(space) -> bool:
     if space is None:
         return False
     if str(space) in ("/DeviceRGB", "/CalRGB"):
@@ -162,7 +162,7 @@ def _is_rgb(space) -> bool:
         if family == "/ICCBased":
             return int(space[1].get("/N", 0)) == 3
         if family in ("/Indexed", "/Separation", "/DeviceN"):
-            return _is_rgb(space[1] if family == "/Indexed" else space[2])
+            return is_rgb_space(space[1] if family == "/Indexed" else space[2])
         if family == "/CalRGB":
             return True
     return False
@@ -176,28 +176,28 @@ def _rgb_use(obj, seen: set | None = None) -> list[str]:
     problems = []
     resources = obj.get("/Resources") or {}
     for name, space in (resources.get("/ColorSpace") or {}).items():
-        if _is_rgb(space):
+        if is_rgb_space(space):
             problems.append(f"RGB colour space {name}")
     for name, shading in (resources.get("/Shading") or {}).items():
-        if _is_rgb(shading.get("/ColorSpace")):
+        if is_rgb_space(shading.get("/ColorSpace")):
             problems.append(f"RGB shading {name}")
     for name, pattern in (resources.get("/Pattern") or {}).items():  # gradients, tiled backgrounds
         if pattern.objgen in seen:
             continue
         seen.add(pattern.objgen)
         if int(pattern.get("/PatternType", 0)) == 2:
-            if _is_rgb((pattern.get("/Shading") or {}).get("/ColorSpace")):
+            if is_rgb_space((pattern.get("/Shading") or {}).get("/ColorSpace")):
                 problems.append(f"RGB shading pattern {name}")
         elif "/Resources" in pattern:
             problems.extend(_rgb_use(pattern, seen))
     group = obj.get("/Group")
-    if group is not None and _is_rgb(group.get("/CS")):
+    if group is not None and is_rgb_space(group.get("/CS")):
         problems.append("RGB transparency group")
     for name, xobject in (resources.get("/XObject") or {}).items():
         if xobject.objgen in seen:
             continue
         seen.add(xobject.objgen)
-        if xobject.get("/Subtype") == "/Image" and _is_rgb(xobject.get("/ColorSpace")):
+        if xobject.get("/Subtype") == "/Image" and is_rgb_space(xobject.get("/ColorSpace")):
             problems.append(f"RGB image {name}")
         elif xobject.get("/Subtype") == "/Form":
             problems.extend(_rgb_use(xobject, seen))
