@@ -471,3 +471,28 @@ def test_colour_emoji_print_in_the_handout_and_stay_cmyk_in_press(tmp_path):
     assert press and all(space == "/DeviceCMYK" and not masked for space, masked in press), press
     findings = [f for f in check_pdf(out / "moods.press.pdf", "press") if f.code != "PRESS-IMAGE-DPI"]
     assert findings == [], [f.format() for f in findings]
+
+
+def test_an_image_with_transparency_keeps_its_own_colour_profile():
+    """An Adobe RGB PNG prints with the same CMYK whether or not it has an alpha channel (the
+    alpha channel used to make pubkit read it as sRGB)."""
+    import io
+
+    from PIL import Image
+
+    from pubkit.pdf import to_cmyk_jpeg
+
+    adobe = Path("/usr/share/color/icc/ghostscript/a98.icc").read_bytes()
+
+    def png(mode: str, profile: bytes | None) -> bytes:
+        image = Image.new(mode, (8, 8), (0, 200, 60, 255)[: len(mode)])
+        out = io.BytesIO()
+        image.save(out, "PNG", **({"icc_profile": profile} if profile else {}))
+        return out.getvalue()
+
+    def cmyk(data: bytes) -> tuple:
+        return Image.open(io.BytesIO(to_cmyk_jpeg(data))).getpixel((4, 4))
+
+    opaque, with_alpha, as_srgb = cmyk(png("RGB", adobe)), cmyk(png("RGBA", adobe)), cmyk(png("RGB", None))
+    assert max(abs(a - b) for a, b in zip(opaque, as_srgb, strict=True)) > 20  # the profile matters
+    assert max(abs(a - b) for a, b in zip(opaque, with_alpha, strict=True)) <= 3, (opaque, with_alpha)

@@ -513,6 +513,8 @@ def cmyk_on_white(image):
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
+        if "icc_profile" in image.info:  # the colours are still in the image's own space
+            flat.info["icc_profile"] = image.info["icc_profile"]
         image = flat
     elif image.mode != "RGB":
         image = image.convert("RGB")
