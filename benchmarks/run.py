@@ -66,11 +66,11 @@ def profile(work, limit: int = 18) -> str:
 
 def raw_html(manuscript: Path, folder: Path) -> Path:
     """The HTML pubkit feeds WeasyPrint, made standalone: the theme's stylesheets linked."""
-    from pubkit.loader import load
-    from pubkit.pdf import PdfOptions, _page_css_handout, compose_html
-    from pubkit.pipeline import BuildOptions, project_settings
-    from pubkit.renderer import render
-    from pubkit.theme import Theme
+    from pubkit.manuscript.loader import load
+    from pubkit.pdf.writer import PdfOptions, _page_css_handout, compose_html
+    from pubkit.pipeline.single import BuildOptions, project_settings
+    from pubkit.rendering.renderer import render
+    from pubkit.rendering.theme import Theme
 
     settings = project_settings(manuscript, BuildOptions())
     book = render(load(manuscript), Theme.find(settings.theme, SAMPLE.parents[1]))
@@ -122,7 +122,7 @@ def case_batch(work: Path, articles: int) -> tuple[dict, dict]:
 
 
 def case_scale(work: Path, small_pages: int, big_pages: int) -> dict:
-    from pubkit.pipeline import BuildOptions, produce
+    from pubkit.pipeline.single import BuildOptions, produce
 
     def pages_of(pdf: bytes) -> int:
         from pypdf import PdfReader
@@ -251,13 +251,13 @@ def sample_breakdown(repeat: int, sample: dict) -> str:
 
 
 def _profile_build(path: Path) -> None:
-    from pubkit.pipeline import BuildOptions, produce
+    from pubkit.pipeline.single import BuildOptions, produce
 
     produce(path, BuildOptions())
 
 
 def _profile_noop(project: Path) -> None:
-    from pubkit.batch import build_many
+    from pubkit.pipeline.batch import build_many
 
     cwd = os.getcwd()
     os.chdir(project)

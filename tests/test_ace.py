@@ -6,7 +6,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from pubkit.ace import run_ace
+from pubkit.check.ace import run_ace
 
 
 def test_sample_has_no_ace_violations(sample_build):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pubkit.batch import build_many
-from pubkit.pipeline import BuildOptions
-from pubkit.state import STATE_FILE
+from pubkit.pipeline.batch import build_many
+from pubkit.pipeline.single import BuildOptions
+from pubkit.pipeline.state import STATE_FILE
 
 from .conftest import SAMPLE, run_pubkit
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from weasyprint.formatting_structure import boxes as B
 
-from pubkit.loader import load
-from pubkit.pdf import PdfOptions, layout
-from pubkit.renderer import render
+from pubkit.manuscript.loader import load
+from pubkit.pdf.writer import PdfOptions, layout
+from pubkit.rendering.renderer import render
+from pubkit.rendering.theme import Theme
 from pubkit.settings import find_root, load_settings
-from pubkit.theme import Theme
 
 from .book_fixture import write_book
 

@@ -20,10 +20,11 @@ import pypdf
 import pytest
 from lxml import etree
 
-from pubkit import PubkitError, build, epubcheck
-from pubkit.a11y import CONFORMS_TO
-from pubkit.ace import AceReport, run_ace
-from pubkit.epubcheck import EpubCheckReport, run_epubcheck_many
+from pubkit import PubkitError, build
+from pubkit.check import epubcheck
+from pubkit.check.ace import AceReport, run_ace
+from pubkit.check.epubcheck import EpubCheckReport, run_epubcheck_many
+from pubkit.epub.a11y import CONFORMS_TO
 
 from .conftest import OPF_NS, read_opf
 from .long_manuscript import MIN_WORDS, body_words, write_long_manuscript

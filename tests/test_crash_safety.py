@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from pubkit.outputs import TMP_SUFFIX
-from pubkit.state import STATE_FILE
+from pubkit.pipeline.outputs import TMP_SUFFIX
+from pubkit.pipeline.state import STATE_FILE
 
 from .conftest import ROOT
 

@@ -33,7 +33,7 @@ PROBE = textwrap.dedent(
     """
 )
 PLAIN = "import weasyprint"
-OURS = "from pubkit.engine import import_weasyprint\nweasyprint = import_weasyprint()"
+OURS = "from pubkit.pdf.engine import import_weasyprint\nweasyprint = import_weasyprint()"
 
 
 def _probe(import_it: str, setup: str = "") -> dict:
@@ -77,7 +77,7 @@ def test_threads_importing_at_once_get_the_whole_module_and_find_library_back():
     code = textwrap.dedent(
         """
         import ctypes.util, threading
-        from pubkit.engine import import_weasyprint
+        from pubkit.pdf.engine import import_weasyprint
         search = ctypes.util.find_library
         got = []
         threads = [threading.Thread(target=lambda: got.append(import_weasyprint())) for _ in range(4)]

@@ -21,8 +21,8 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from pubkit.markup import markdown_to_xhtml
-from pubkit.state import STATE_FILE
+from pubkit.pipeline.state import STATE_FILE
+from pubkit.rendering.markup import markdown_to_xhtml
 
 from .conftest import run_pubkit
 
@@ -481,7 +481,7 @@ def test_allow_remote_reaches_only_public_addresses(project: Project, server: _S
 def test_a_redirect_to_a_private_address_is_refused(server: _Server, monkeypatch):
     """The check is made on every connection, so a redirect cannot lead to a private address.
     127.0.0.1 stands in for a public host here; the redirect leads to 127.0.0.2 (loopback)."""
-    from pubkit import resources
+    from pubkit.rendering import resources
 
     monkeypatch.setattr(resources, "is_public", lambda ip: str(ip) == "127.0.0.1")
     port = server.url.rsplit(":", 1)[1]
@@ -898,7 +898,7 @@ def test_a_long_title_builds_and_its_running_head_stays_one_line(project: Projec
 def test_a_theme_file_linking_outside_the_project_is_refused(project: Project):
     import shutil
 
-    from pubkit.theme import bundled_styles
+    from pubkit.rendering.theme import bundled_styles
 
     theme = project.root / "styles" / "linked"
     shutil.copytree(bundled_styles() / "default", theme)

@@ -11,8 +11,8 @@ import pikepdf
 import pypdf
 import pytest
 
-from pubkit.pdf import gutter_for, trim_size_pt
-from pubkit.pdfcheck import check_pdf
+from pubkit.check.pdfcheck import check_pdf
+from pubkit.pdf.writer import gutter_for, trim_size_pt
 
 from .book_fixture import SECTIONS, write_book
 from .conftest import SAMPLE, run_pubkit
@@ -320,7 +320,7 @@ def test_press_front_matter_has_blank_pages_only_where_a_recto_needs_one(sample_
 def test_pubkit_check_reads_the_built_pdfs(book):
     """`pubkit check` runs the PDF checks on whichever profiles were built: the book's press PDF
     warns about its 900 px charts (about 176 DPI across the measure), naming what to supply."""
-    from pubkit.check import check
+    from pubkit.check.runner import check
 
     result = check(book.parent / "manuscripts" / "book.md", book, ace=False)
     low = [f for f in result.findings if f.code == "PRESS-IMAGE-DPI"]
@@ -350,10 +350,10 @@ def test_the_book_is_reproducible_too(tmp_path, book):
 
 def _layout_passes(monkeypatch, manuscript: Path, profile: str) -> tuple[int, int]:
     """(layout passes, late footnotes) for laying out `manuscript` in `profile`."""
-    from pubkit import pdf
-    from pubkit.loader import load
-    from pubkit.renderer import render
-    from pubkit.theme import Theme
+    from pubkit.manuscript.loader import load
+    from pubkit.pdf import writer as pdf
+    from pubkit.rendering.renderer import render
+    from pubkit.rendering.theme import Theme
 
     book = render(load(manuscript), Theme.find("default", manuscript.parents[1]))
     passes = []
@@ -367,7 +367,7 @@ def _layout_passes(monkeypatch, manuscript: Path, profile: str) -> tuple[int, in
 def test_footnotes_need_one_layout_pass_with_the_layout_fix(tmp_path, monkeypatch, profile):
     """The pinned WeasyPrint gets layoutfix's change, so the book is laid out once (the press
     profile lays out once more for its gutter and once for an even page count at most)."""
-    from pubkit import layoutfix
+    from pubkit.pdf import layoutfix
 
     manuscript = write_book(tmp_path)
     passes, late = _layout_passes(monkeypatch, manuscript, profile)
@@ -378,7 +378,7 @@ def test_footnotes_need_one_layout_pass_with_the_layout_fix(tmp_path, monkeypatc
 
 def test_without_the_layout_fix_mends_still_keep_footnotes_on_their_page(tmp_path, monkeypatch):
     """The fallback for another WeasyPrint: re-lay out with the page-break paragraphs kept whole."""
-    from pubkit import layoutfix
+    from pubkit.pdf import layoutfix
 
     manuscript = write_book(tmp_path)
     layoutfix.restore()
@@ -399,8 +399,8 @@ def test_rgb_images_that_reach_a_press_pdf_are_flattened_to_cmyk(tmp_path):
 
     import pikepdf
 
-    from pubkit.pdf import flatten_rgb_images
-    from pubkit.pdfcheck import check_pdf
+    from pubkit.check.pdfcheck import check_pdf
+    from pubkit.pdf.writer import flatten_rgb_images
 
     pdf = pikepdf.new()
     red = bytes([230, 20, 20]) * (4 * 4)
@@ -480,7 +480,7 @@ def test_an_image_with_transparency_keeps_its_own_colour_profile():
 
     from PIL import Image
 
-    from pubkit.pdf import to_cmyk_jpeg
+    from pubkit.pdf.writer import to_cmyk_jpeg
 
     adobe = Path("/usr/share/color/icc/ghostscript/a98.icc").read_bytes()
 

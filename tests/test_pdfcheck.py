@@ -9,7 +9,7 @@ import pikepdf
 import pytest
 import weasyprint
 
-from pubkit.pdfcheck import check_pdf
+from pubkit.check.pdfcheck import check_pdf
 
 CMYK_PAGE = "@page { size: 432pt 648pt; } html { color: device-cmyk(0 0 0 1); }"
 

@@ -11,9 +11,9 @@ from lxml import etree
 
 import pubkit
 from pubkit import load, render
-from pubkit.markup import markdown_to_xhtml
-from pubkit.renderer import credit_label
-from pubkit.theme import Theme
+from pubkit.rendering.markup import markdown_to_xhtml
+from pubkit.rendering.renderer import credit_label
+from pubkit.rendering.theme import Theme
 
 from .conftest import ROOT, SAMPLE
 
@@ -24,6 +24,19 @@ def test_public_api_is_exported():
     assert {"load", "render", "write_pdf", "write_epub", "build", "PubkitError", "Diagnostic"} <= set(
         pubkit.__all__
     )
+
+
+def test_no_subpackage_shadows_a_public_name():
+    """Importing every module sets each subpackage as an attribute of `pubkit`; none may hide a
+    public function or class (a `pubkit/build/` folder would turn `pubkit.build` into a module)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    for module in pkgutil.walk_packages(pubkit.__path__, "pubkit."):
+        importlib.import_module(module.name)
+    for name in pubkit.__all__:
+        assert not inspect.ismodule(getattr(pubkit, name)), name
 
 
 def test_epub_only_build_does_not_import_weasyprint(tmp_path):
@@ -55,11 +68,11 @@ def test_both_backends_read_the_same_fragments():
     book = render(manuscript, Theme.find("default", ROOT))
     assert [p.kind for p in book.pages] == ["titlepage", "credits", "disclaimer", "toc", "body"]
     assert [h.text for h in book.headings if h.level == 2][0] == "The Role of Magnesium in Muscle Function"
-    from pubkit.epub import build_documents
-    from pubkit.pdf import compose_html
+    from pubkit.epub.writer import build_documents
+    from pubkit.pdf.writer import compose_html
 
     html = compose_html(book)
-    from pubkit.cover import book_cover
+    from pubkit.epub.cover import book_cover
 
     docs = build_documents(book, Theme(book.theme_dir), book_cover(book)[0])
     for page in book.pages:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from pubkit.errors import PubkitError
-from pubkit.pipeline import BuildOptions, produce
+from pubkit.pipeline.single import BuildOptions, produce
 
 EXAMPLES = int(os.environ.get("PUBKIT_PROPERTY_EXAMPLES", "200"))
 
@@ -271,7 +271,7 @@ def test_any_manuscript_builds_or_fails_clearly(collected, tmp_path_factory, sou
 
 
 def test_every_generated_epub_passes_epubcheck(collected):
-    from pubkit.epubcheck import run_epubcheck_many
+    from pubkit.check.epubcheck import run_epubcheck_many
 
     books = collected["books"]
     assert len(books) + collected["failed"] >= EXAMPLES

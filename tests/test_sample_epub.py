@@ -7,7 +7,7 @@ import zipfile
 
 from lxml import etree
 
-from pubkit.epubcheck import run_epubcheck
+from pubkit.check.epubcheck import run_epubcheck
 
 from .conftest import OPF_NS, SAMPLE, read_opf, run_pubkit, spine_hrefs
 

@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+from pubkit.check.stores import check_store_rules
 from pubkit.errors import PubkitError
-from pubkit.stores import check_store_rules
 
 from .conftest import OPF_NS, read_opf, run_pubkit
 
@@ -146,7 +146,7 @@ def test_footnotes_are_epub3_notes(project: Path):
 
 def test_check_builds_only_what_is_out_of_date(project: Path, monkeypatch):
     """`check` rebuilds by the same content-hash record as `build`: a changed image counts."""
-    from pubkit.check import check
+    from pubkit.check.runner import check
 
     monkeypatch.chdir(project)
     (project / "manuscripts" / "chart.md").write_text(
@@ -163,8 +163,8 @@ def test_check_builds_only_what_is_out_of_date(project: Path, monkeypatch):
 def test_check_many_manuscripts_builds_once_and_runs_one_epubcheck(project: Path, monkeypatch):
     """Checking a folder: one parallel build, one EPUBCheck JVM for every book; a manuscript
     that does not build is reported in its place and the others are still checked."""
-    from pubkit import epubcheck
-    from pubkit.check import CheckResult, check_many
+    from pubkit.check import epubcheck
+    from pubkit.check.runner import CheckResult, check_many
 
     monkeypatch.chdir(project)
     Image.new("RGB", (500, 800), (200, 40, 40)).save(project / "manuscripts" / "images" / "small.jpg")
@@ -211,7 +211,7 @@ def test_check_many_manuscripts_builds_once_and_runs_one_epubcheck(project: Path
 def test_check_repeats_the_warnings_of_an_up_to_date_build(project: Path, monkeypatch):
     """The state records each build's warnings, so `check` reports them without building again;
     `build` does not repeat them for manuscripts it skips."""
-    from pubkit.check import check
+    from pubkit.check.runner import check
 
     monkeypatch.chdir(project)
     (project / "manuscripts" / "noalt.md").write_text(

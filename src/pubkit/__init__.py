@@ -12,7 +12,8 @@ problem as Diagnostic(source, line, message, code, severity).
 
 The names are imported on first use (PEP 562), so `import pubkit` costs next to nothing:
 `pubkit build` starts its worker processes before it needs Markdown or WeasyPrint. (No
-submodule shares a name with a function: importing `pubkit.loader` cannot shadow `load`.)
+subpackage shares a name with a function: importing `pubkit.manuscript.loader` cannot shadow
+`load`, which is why the build stage's folder is `pipeline/`, not `build/`.)
 """
 
 from __future__ import annotations
@@ -25,28 +26,28 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Asset": "model",
-    "BatchSummary": "batch",
+    "BatchSummary": "pipeline.batch",
     "Book": "model",
-    "BuildOptions": "pipeline",
-    "BuildResult": "pipeline",
+    "BuildOptions": "pipeline.single",
+    "BuildResult": "pipeline.single",
     "Diagnostic": "errors",
     "Disclaimer": "model",
     "Heading": "model",
     "Manuscript": "model",
     "Page": "model",
-    "PdfOptions": "pdf",
+    "PdfOptions": "pdf.writer",
     "Person": "model",
     "PubkitError": "errors",
     "Settings": "settings",
     "Severity": "errors",
-    "Theme": "theme",
-    "build": "pipeline",
-    "load": "loader",
-    "render": "renderer",
-    "build_many": "batch",
-    "compose_html": "pdf",
-    "write_epub": "epub",
-    "write_pdf": "pdf",
+    "Theme": "rendering.theme",
+    "build": "pipeline.single",
+    "load": "manuscript.loader",
+    "render": "rendering.renderer",
+    "build_many": "pipeline.batch",
+    "compose_html": "pdf.writer",
+    "write_epub": "epub.writer",
+    "write_pdf": "pdf.writer",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -17,7 +17,7 @@ import click
 
 from . import __version__
 from .errors import Diagnostic, PubkitError
-from .pipeline import FORMATS
+from .pipeline.single import FORMATS
 from .settings import PAPER_SIZES, PROFILES, parse_profiles
 
 MANUSCRIPTS = Path("manuscripts")
@@ -140,8 +140,8 @@ def build_command(
     Manuscripts whose inputs (text, images, theme, settings, pubkit itself) have not changed
     since their outputs were written are skipped; --force rebuilds them.
     """
-    from .batch import build_many, quiet_libraries
-    from .pipeline import BuildOptions
+    from .pipeline.batch import build_many, quiet_libraries
+    from .pipeline.single import BuildOptions
 
     quiet_libraries()
     paths = _manuscripts(paths)
@@ -182,7 +182,7 @@ def _executor(address: str | None) -> Iterator[Executor | None]:
     if not address:
         yield None
         return
-    from .cluster import dask_executor
+    from .pipeline.cluster import dask_executor
 
     stack = ExitStack()
     try:  # only connecting is answered with exit 2; errors of the build itself pass through
@@ -250,8 +250,8 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
 
     Prints one line per finding, `file: code: message`.
     """
-    from .batch import quiet_libraries
-    from .check import check_many
+    from .check.runner import check_many
+    from .pipeline.batch import quiet_libraries
 
     quiet_libraries()
     paths = _manuscripts(paths)

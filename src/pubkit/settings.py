@@ -121,7 +121,7 @@ def load_settings(root: Path) -> Settings:
             Diagnostic(path, _line_of_key(path, "paper"), f"paper must be one of {', '.join(PAPER_SIZES)}")
         )
     if "trim" in values:
-        from .pdf import trim_size_pt  # no WeasyPrint import: pdf.py imports it lazily
+        from .pdf.writer import trim_size_pt  # no WeasyPrint import: pdf.py imports it lazily
 
         try:
             trim_size_pt(values["trim"])

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from .errors import Diagnostic, PubkitError, Severity
-from .model import Asset, Book, Heading, Manuscript, Page, Person
-from .settings import Settings
+from ..errors import Diagnostic, PubkitError, Severity
+from ..model import Asset, Book, Heading, Manuscript, Page, Person
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from .markup import Fragment
@@ -267,7 +267,7 @@ class _SourceLines:
 
     def _front_lines(self) -> list[str]:
         if self._front is None:
-            from .loader import read_text
+            from ..manuscript.loader import read_text
 
             try:
                 text = read_text(self.manuscript.path)

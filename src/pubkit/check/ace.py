@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError, Severity
+from ..errors import Diagnostic, PubkitError, Severity
 
 CHROMIUM = Path("/usr/bin/chromium")
 _SERIOUS = {"critical", "serious"}
@@ -30,7 +30,7 @@ class AceReport:
 
 def find_ace(root: Path | None = None) -> Path | None:
     """ace-puppeteer from the project's node_modules, else from PATH; None when absent."""
-    for folder in [p for p in (root, Path.cwd(), Path(__file__).resolve().parents[2]) if p]:
+    for folder in [p for p in (root, Path.cwd(), Path(__file__).resolve().parents[3]) if p]:
         candidate = folder / "node_modules" / ".bin" / "ace-puppeteer"
         if candidate.is_file():
             return candidate

@@ -10,7 +10,7 @@ from pathlib import Path
 from lxml import etree
 from PIL import Image
 
-from .errors import Diagnostic, Severity
+from ..errors import Diagnostic, Severity
 
 MB = 1024 * 1024
 APPLE_MAX_PIXELS = 4 * MB  # "4 megapixels", read as 4 x 1024 x 1024 (a 1600 x 2560 cover is 3.9 of those)

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError
-from .model import Book
+from ..errors import Diagnostic, PubkitError
+from ..model import Book
+from ..settings import Settings, find_root, load_settings
 from .outputs import write_outputs as _write_all
-from .settings import Settings, find_root, load_settings
 
 FORMATS = ("pdf", "epub")
 
@@ -85,9 +85,9 @@ def prepare(
     root: Path | None = None,
 ) -> Prepared:
     """Load and render one manuscript. Raises PubkitError (with `strict`, for warnings too)."""
-    from .loader import load
-    from .renderer import render
-    from .theme import Theme
+    from ..manuscript.loader import load
+    from ..rendering.renderer import render
+    from ..rendering.theme import Theme
 
     path = Path(path)
     root = root or find_root(path.parent)
@@ -113,12 +113,12 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     files: dict[str, bytes] = {}
     warnings = book.warnings
     if "epub" in options.formats:
-        from .epub import write_epub
+        from ..epub.writer import write_epub
 
         files[f"{book.slug}.epub"] = write_epub(book)
     if "pdf" in options.formats:
-        from .glyphs import missing_glyphs
-        from .pdf import PdfOptions, compose_html, write_pdf
+        from ..pdf.glyphs import missing_glyphs
+        from ..pdf.writer import PdfOptions, compose_html, write_pdf
 
         for profile in options.profiles or book.manuscript.profile or settings.profile:
             pdf_options = PdfOptions(
@@ -142,7 +142,7 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
 
 def _glyph_warnings(book: Book, missing: list[str]) -> tuple[Diagnostic, ...]:
     """Characters a PDF shows as empty boxes, as warnings at the manuscript lines holding them."""
-    from .glyphs import glyph_warnings
+    from ..pdf.glyphs import glyph_warnings
 
     source = book.manuscript.path
     try:

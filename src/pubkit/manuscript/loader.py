@@ -5,10 +5,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError
+from ..errors import Diagnostic, PubkitError
+from ..model import Manuscript
+from ..settings import Settings, find_root, load_settings
 from .frontmatter import parse_front_matter, split
-from .model import Manuscript
-from .settings import Settings, find_root, load_settings
 
 MIB = 1024 * 1024
 MAX_BYTES = 20 * MIB
@@ -89,7 +89,7 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
 
 def _cover(reference: str, base: Path, root: Path) -> Path | str:
     """The cover file inside the project, a JPEG or PNG of a sane declared size, or why not."""
-    from .resources import check_image, resolve_local
+    from ..rendering.resources import check_image, resolve_local
 
     resolved = resolve_local(reference, base, root)
     if isinstance(resolved, str):

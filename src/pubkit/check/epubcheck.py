@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError, Severity
+from ..errors import Diagnostic, PubkitError, Severity
 
 BATCH_DRIVER = Path(__file__).parent / "java" / "EpubCheckBatch.java"
 

@@ -12,7 +12,7 @@ import markdown
 import nh3
 from lxml import etree
 
-from .model import RTL_LANGUAGES, Heading
+from ..model import RTL_LANGUAGES, Heading
 from .sanitize import (
     DROP_WITH_CONTENT,
     MAX_DEPTH,

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import Outcome, build_many
+from ..errors import Diagnostic, PubkitError, Severity
+from ..pipeline.batch import Outcome, build_many
 from .epubcheck import EpubCheckReport, run_epubcheck_many
-from .errors import Diagnostic, PubkitError, Severity
 from .stores import check_store_rules
 
 

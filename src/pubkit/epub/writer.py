@@ -19,12 +19,12 @@ from xml.sax import saxutils
 from ebooklib import epub
 from lxml import etree
 
+from ..manuscript.dates import build_timestamp
+from ..model import Asset, Book, Manuscript
+from ..rendering.renderer import heading_tree
+from ..rendering.theme import Theme
 from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
-from .dates import build_timestamp
-from .model import Asset, Book, Manuscript
-from .renderer import heading_tree
-from .theme import Theme
 
 XHTML = "application/xhtml+xml"
 OPF_PATH = "EPUB/content.opf"

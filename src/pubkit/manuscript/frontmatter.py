@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Diagnostic
-from .model import Disclaimer, Person
+from ..errors import Diagnostic
+from ..model import Disclaimer, Person
 from .yamlnodes import Located, YamlSyntaxError, parse
 
 # key -> what it is for. The order is the order of the contract.
@@ -219,7 +219,7 @@ class _Validator:
         out["cover"] = self.text(("cover",), data.get("cover"))
         out["profile"] = ()
         if data.get("profile") is not None:
-            from .settings import PROFILES, parse_profiles
+            from ..settings import PROFILES, parse_profiles
 
             profiles = parse_profiles(data["profile"])
             if profiles is None:

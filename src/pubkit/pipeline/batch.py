@@ -29,9 +29,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError
+from ..errors import Diagnostic, PubkitError
+from ..settings import Settings, find_root, load_settings
 from .outputs import remove_stale_temporaries, slug_clashes
-from .pipeline import (
+from .single import (
     BuildOptions,
     Prepared,
     Products,
@@ -41,7 +42,6 @@ from .pipeline import (
     write_formats,
     write_outputs,
 )
-from .settings import Settings, find_root, load_settings
 from .state import BuildState, build_key
 
 STATE_SAVE_SECONDS = 2.0
@@ -142,7 +142,7 @@ def warm_worker(themes: tuple[tuple[Path | None, tuple[str, ...]], ...]) -> None
     (`themes` empty)."""
     quiet_libraries()
     if themes:
-        from . import pdf
+        from ..pdf import writer as pdf
 
         for theme, profiles in themes:
             try:
@@ -303,7 +303,7 @@ def build_many(
 def _theme_to_warm(name: str, root: Path, profiles: tuple[str, ...]) -> tuple[Path | None, tuple[str, ...]]:
     """The theme folder and PDF profiles a worker can load before the task arrives (a profile
     set in a manuscript's front matter is loaded when it is first used)."""
-    from .theme import Theme
+    from ..rendering.theme import Theme
 
     try:
         return Theme.find(name, root).folder, profiles

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 
-from .errors import Diagnostic, PubkitError
+from ..errors import Diagnostic, PubkitError
 
 ENV_VAR = "PUBKIT_DASK_SCHEDULER"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import Diagnostic, PubkitError, Severity
-from .model import Asset, Book, Manuscript
+from ..errors import Diagnostic, PubkitError, Severity
+from ..model import Asset, Book, Manuscript
 
 WIDTH, HEIGHT = 1600, 2560
 BACKGROUND = (11, 85, 99)  # the theme's accent colour
@@ -94,7 +94,7 @@ def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
     m = book.manuscript
     if m.cover is not None:
         return supplied_cover(m), []
-    from .renderer import credit_label
+    from ..rendering.renderer import credit_label
 
     byline = ", ".join(a.display_name for a in m.authors)
     review = "; ".join(f"{credit_label(r, True)} {r.display_name}" for r in m.reviewers)

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Diagnostic, PubkitError
+from ..errors import Diagnostic, PubkitError
 
 if TYPE_CHECKING:
     import jinja2
@@ -76,7 +76,7 @@ class Theme:
 
 def bundled_styles() -> Path:
     """styles/ next to the source tree (editable installs and a clone)."""
-    return Path(__file__).resolve().parents[2] / "styles"
+    return Path(__file__).resolve().parents[3] / "styles"
 
 
 def long_date(value: dt.date) -> str:

@@ -24,11 +24,11 @@ from xml.sax.saxutils import escape
 
 from lxml import html as lxml_html
 
-from . import __version__
-from .dates import build_timestamp
-from .errors import Diagnostic, PubkitError
-from .model import Book
-from .theme import Theme
+from .. import __version__
+from ..errors import Diagnostic, PubkitError
+from ..manuscript.dates import build_timestamp
+from ..model import Book
+from ..rendering.theme import Theme
 
 # Images are addressed under this base; the fetcher serves them from memory, so
 # rendering never reads a path or a URL it was not given.
@@ -153,7 +153,7 @@ def footnotes_in_place(
                 level = " pubkit-push pubkit-push-after" if ident in push_hard else " pubkit-push"
                 block.set("class", (block.get("class", "") + level).strip())
     section.getparent().remove(section)
-    from .markup import serialize_children
+    from ..rendering.markup import serialize_children
 
     return serialize_children(root)
 
@@ -578,7 +578,7 @@ def flatten_rgb_images(pdf) -> int:
 
     import pikepdf
 
-    from .pdfcheck import is_rgb_space
+    from ..check.pdfcheck import is_rgb_space
 
     changed = 0
     for obj in list(pdf.objects):

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import Diagnostic, PubkitError
+from ..errors import Diagnostic, PubkitError
 
 TMP_SUFFIX = ".pubkit-tmp"
 

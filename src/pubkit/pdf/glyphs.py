@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import Diagnostic, Severity
+from ..errors import Diagnostic, Severity
 
 CODE = "PDF-MISSING-GLYPH"
 SHOWN = 8  # characters named per line; the rest are counted

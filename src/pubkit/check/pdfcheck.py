@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .errors import Diagnostic, Severity
+from ..errors import Diagnostic, Severity
 
 MIN_PRINT_DPI = 300
 BLEED_PT = 9  # 0.125 in

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from . import __version__
-from .errors import Diagnostic, PubkitError, Severity
+from .. import __version__
+from ..errors import Diagnostic, PubkitError, Severity
 
 STATE_FILE = ".pubkit-state.json"
 FORMAT = 1
@@ -171,7 +171,8 @@ def build_key(*parts: object) -> str:
 def code_digest() -> str:
     """A digest of pubkit's own source, so a changed pubkit (even at the same version) rebuilds."""
     digest = hashlib.sha256()
-    for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(source.name.encode())
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from .model import Manuscript
+from ..model import Manuscript
 
 
 def build_timestamp(manuscript: Manuscript) -> dt.datetime:

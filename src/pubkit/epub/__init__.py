@@ -1,0 +1,1 @@
+"""EPUB 3: the package, its cover and its accessibility metadata."""

@@ -1,0 +1,1 @@
+"""PDF: the composed HTML laid out by WeasyPrint, both profiles (handout, press), glyph checks."""

@@ -1,0 +1,1 @@
+"""Build: one manuscript (single), many in parallel and incrementally (batch, state, cluster), outputs."""
