@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything pubkit needs on a fresh Debian machine, idempotently:
-#   bash scripts/setup.sh           Debian libraries for WeasyPrint, a .venv with pubkit
-#   bash scripts/setup.sh --test    also Java (EPUBCheck), poppler-utils, and the test dependencies
+#   bash scripts/setup.sh           everything `pubkit build` and `pubkit check` use: Debian's libraries
+#                                   for WeasyPrint, fonts, the CMYK profile, Java (EPUBCheck), Node.js,
+#                                   Chromium and Ace by DAISY, and a .venv with pubkit
+#   bash scripts/setup.sh --test    also poppler-utils and the test dependencies
 #   bash scripts/setup.sh --bench   the test set-up plus the benchmarks' baseline (pandoc, from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,15 +16,14 @@ want_bench=0
 # Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
 # profiles of libgs-common (press PDFs), Noto CJK for Chinese, Japanese and Korean text the theme's
 # fonts do not cover and Noto Color Emoji (else those characters print as boxes, and pubkit warns),
-# and for the tests a Java runtime (EPUBCheck), poppler-utils (pdffonts, pdftotext), and Chromium and
-# Node for Ace by DAISY.
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-cjk fonts-noto-color-emoji)
+# a Java runtime for EPUBCheck and Chromium and Node.js for Ace by DAISY (`pubkit check`); for the
+# tests poppler-utils (pdffonts, pdftotext, pdftoppm).
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-cjk fonts-noto-color-emoji
+      chromium)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
-if (( want_test )); then
-  debs+=(poppler-utils chromium)
-  command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
-  command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
-fi
+command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
+command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
+if (( want_test )); then debs+=(poppler-utils); fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -44,10 +45,9 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   touch "$stamp"
 fi
 
-# Node: Ace by DAISY for the accessibility tests. Its install scripts download Electron, which
-# fails behind a firewall and is not needed: Ace runs headless in Debian's chromium.
-if (( want_test )); then
-  if [[ ! -x node_modules/.bin/ace-puppeteer || package-lock.json -nt node_modules/.package-lock.json ]]; then
-    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-  fi
+# Node: Ace by DAISY, which `pubkit check` runs (found in this folder's node_modules). Its install
+# scripts download Electron, which fails behind a firewall and is not needed: Ace runs headless in
+# Debian's chromium.
+if [[ ! -x node_modules/.bin/ace-puppeteer || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi

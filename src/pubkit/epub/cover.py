@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def supplied_cover(manuscript: Manuscript) -> Asset:
 
 
 def generated_cover(
-    book_title: str, subtitle: str, byline: str, review_line: str, fonts: Path, lang: str
+    book_title: str, subtitle: str, byline: str, review_line: str, fonts: Callable[[str], Path], lang: str
 ) -> tuple[Asset, list[str]]:
     """Draw a cover; returns it and the problems worth a warning (e.g. no font for the script)."""
     problems: list[str] = []
@@ -60,24 +61,24 @@ def generated_cover(
     width = WIDTH - 2 * MARGIN
     direction = "rtl" if lang.split("-")[0] in ("ar", "fa", "he", "ur", "yi", "ps") else None
 
-    title_font_file = _font_for(book_title, fonts / "NotoSans-Bold.ttf", problems)
+    title_font_file = _font_for(book_title, fonts("NotoSans-Bold.ttf"), problems)
     size, lines = _fit(book_title, title_font_file, width, start=150, minimum=70, max_lines=6)
     y = 420
     y = _draw_lines(draw, lines, ImageFont.truetype(str(title_font_file), size), y, INK, direction, 1.15)
     if subtitle:
-        sub_file = _font_for(subtitle, fonts / "NotoSerif-Italic.ttf", problems)
+        sub_file = _font_for(subtitle, fonts("NotoSerif-Italic.ttf"), problems)
         sub_size, sub_lines = _fit(subtitle, sub_file, width, start=72, minimum=44, max_lines=4)
         y = _draw_lines(
             draw, sub_lines, ImageFont.truetype(str(sub_file), sub_size), y + 60, BAND, direction, 1.3
         )
     draw.rectangle((MARGIN, HEIGHT - 760, MARGIN + 220, HEIGHT - 748), fill=BAND)
-    by_file = _font_for(byline, fonts / "NotoSans-Regular.ttf", problems)
+    by_file = _font_for(byline, fonts("NotoSans-Regular.ttf"), problems)
     by_size, by_lines = _fit(byline, by_file, width, start=76, minimum=44, max_lines=3)
     y = _draw_lines(
         draw, by_lines, ImageFont.truetype(str(by_file), by_size), HEIGHT - 680, INK, direction, 1.3
     )
     if review_line:
-        rv_file = _font_for(review_line, fonts / "NotoSans-Regular.ttf", problems)
+        rv_file = _font_for(review_line, fonts("NotoSans-Regular.ttf"), problems)
         rv_size, rv_lines = _fit(review_line, rv_file, width, start=48, minimum=32, max_lines=3)
         _draw_lines(draw, rv_lines, ImageFont.truetype(str(rv_file), rv_size), y + 40, BAND, direction, 1.35)
 
@@ -98,7 +99,14 @@ def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
 
     byline = ", ".join(a.display_name for a in m.authors)
     review = "; ".join(f"{credit_label(r, True)} {r.display_name}" for r in m.reviewers)
-    asset, problems = generated_cover(m.title, m.subtitle, byline, review, book.theme_dir / "fonts", m.lang)
+    from ..rendering.theme import Theme, bundled_styles
+
+    theme = Theme.at(book.theme_dir)
+
+    def font(name: str) -> Path:  # the theme's (or the one it extends), the bundled one failing that
+        return theme.file(f"fonts/{name}") or bundled_styles() / "default" / "fonts" / name
+
+    asset, problems = generated_cover(m.title, m.subtitle, byline, review, font, m.lang)
     return asset, [Diagnostic(m.path, None, f"cover: {p}", "cover-font", Severity.WARNING) for p in problems]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from ebooklib import epub
 from lxml import etree
 
 from ..manuscript.dates import build_timestamp
-from ..model import Asset, Book, Manuscript
+from ..model import Asset, Book, Manuscript, slug_identifier
 from ..rendering.renderer import heading_tree
 from ..rendering.theme import Theme
 from .a11y import CONFORMS_TO, assess
@@ -30,7 +29,6 @@ XHTML = "application/xhtml+xml"
 OPF_PATH = "EPUB/content.opf"
 STYLESHEET = "css/epub.css"
 # Namespace for identifiers derived from the slug: the same slug gets the same id on every build.
-SLUG_NAMESPACE = uuid.UUID("6f0b2a52-6d2b-4d3e-9a57-0f6c5d9e8c11")
 MARC = "marc:relators"
 
 
@@ -48,7 +46,7 @@ def identifier(manuscript: Manuscript) -> str:
         return manuscript.identifier
     if manuscript.isbn:
         return "urn:isbn:" + manuscript.isbn.replace("-", "").replace(" ", "")
-    return f"urn:uuid:{uuid.uuid5(SLUG_NAMESPACE, manuscript.slug)}"
+    return slug_identifier(manuscript.slug)
 
 
 def write_epub(book: Book) -> bytes:
@@ -77,7 +75,10 @@ def write_epub(book: Book) -> bytes:
             spine.append(item)
     eb.add_item(
         epub.EpubItem(
-            uid="css", file_name=STYLESHEET, media_type="text/css", content=theme.read("epub.css").encode()
+            uid="css",
+            file_name=STYLESHEET,
+            media_type="text/css",
+            content=theme.stylesheet_text("epub.css").encode(),
         )
     )
     for index, asset in enumerate(book.assets):

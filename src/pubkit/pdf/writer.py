@@ -399,17 +399,18 @@ def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple) -> tuple:
 
     font_config = _font_config(theme_dir, stamp)
     fetcher = _sandbox_fetcher(theme_dir)  # the theme's own files, nothing else
+    theme = Theme.at(theme_dir)
     sheets = []
-    for name in ("print.css", f"{profile}.css"):
-        if (theme_dir / name).is_file():
-            # The theme's own sheets hold no @color-profile rule; the page rules (per book) do.
-            sheet = weasyprint.CSS(
-                filename=str(theme_dir / name),
-                url_fetcher=fetcher,
-                color_profiles={},
-                font_config=font_config,
-            )
-            sheets.append(sheet)
+    # print.css, then PROFILE.css; each of a parent theme's before the extending theme's own.
+    for path in (*theme.stylesheets("print.css"), *theme.stylesheets(f"{profile}.css")):
+        # The theme's own sheets hold no @color-profile rule; the page rules (per book) do.
+        sheet = weasyprint.CSS(
+            filename=str(path),
+            url_fetcher=fetcher,
+            color_profiles={},
+            font_config=font_config,
+        )
+        sheets.append(sheet)
     return font_config, tuple(sheets)
 
 
@@ -471,6 +472,7 @@ def _sandbox_fetcher(theme_dir: Path, served: dict | None = None, allowed_files:
 
     served = served or {}
     allowed_files = allowed_files or set()
+    theme = Theme.at(theme_dir)
 
     class SandboxFetcher(URLFetcher):
         """Serves the book's assets and the theme's own files; refuses everything else."""
@@ -483,7 +485,7 @@ def _sandbox_fetcher(theme_dir: Path, served: dict | None = None, allowed_files:
                 return super().fetch(url, headers)
             if url.startswith("file:"):
                 path = Path(url2pathname(url.split("?")[0].removeprefix("file:"))).resolve()
-                if (theme_dir in path.parents or path in allowed_files) and path.is_file():
+                if (theme.owns(path) or path in allowed_files) and path.is_file():
                     return URLFetcherResponse(url, path.read_bytes())
             raise ValueError(f"pubkit does not fetch {url}")
 

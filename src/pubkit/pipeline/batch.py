@@ -32,6 +32,7 @@ from pathlib import Path
 from ..errors import Diagnostic, PubkitError
 from ..settings import Settings, find_root, load_settings
 from .outputs import remove_stale_temporaries, slug_clashes
+from .scratch import in_scratch, worker_scratch
 from .single import (
     BuildOptions,
     Prepared,
@@ -139,7 +140,9 @@ def quiet_libraries() -> None:
 def warm_worker(themes: tuple[tuple[Path | None, tuple[str, ...]], ...]) -> None:
     """A worker's first moments, before a task needs them: WeasyPrint imported (half a second)
     and each (theme, PDF profiles)'s fonts and stylesheets loaded. Nothing when no PDF is wanted
-    (`themes` empty)."""
+    (`themes` empty). Its temporary files (WeasyPrint's copies of the fonts) go to a folder of
+    its own in the build's scratch folder, removed when it exits."""
+    worker_scratch()
     quiet_libraries()
     if themes:
         from ..pdf import writer as pdf
@@ -192,6 +195,7 @@ class _Pending:
     results: list[TaskResult] = field(default_factory=list)
 
 
+@in_scratch  # every temporary file of the batch and its workers: in out_dir, removed at the end
 def build_many(
     paths: Iterable[str | Path],
     out_dir: str | Path = "output",

@@ -22,6 +22,7 @@ from ..errors import Diagnostic, PubkitError
 from ..model import Book
 from ..settings import Settings, find_root, load_settings
 from .outputs import write_outputs as _write_all
+from .scratch import in_scratch
 
 FORMATS = ("pdf", "epub")
 
@@ -168,6 +169,7 @@ def write_outputs(products: Products, out_dir: str | Path) -> tuple[Path, ...]:
     return tuple(_write_all(products.source, {out / name: data for name, data in products.files}))
 
 
+@in_scratch  # temporary files (WeasyPrint's fonts) in out_dir, removed at the end
 def build(
     path: str | Path,
     out_dir: str | Path = "output",

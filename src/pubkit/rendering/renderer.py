@@ -108,6 +108,8 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     authors = [_credit(p, False, front_html) for p in manuscript.authors]
     reviewers = [_credit(p, True, front_html) for p in manuscript.reviewers]
     disclaimer_html = front_html(manuscript.disclaimer.text) if manuscript.disclaimer else ""
+
+    logo_href = _theme_logo(theme, assets, problems)
     if problems or body is None:
         raise PubkitError(sorted(problems, key=lambda d: d.line or 0))
 
@@ -123,6 +125,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "toc": heading_tree(headings),
         "body_html": Markup(body.html),
         "credits_title": _credits_title(manuscript),
+        "logo_href": logo_href,
     }
     pages = [
         Page(
@@ -183,6 +186,23 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         has_footnotes=body.has_footnotes,
         warnings=tuple(sorted(warnings, key=lambda d: d.line or 0)),
     )
+
+
+def _theme_logo(theme: Theme, assets: dict[str, Asset], problems: list[Diagnostic]) -> str:
+    """The theme's logo (logo.svg or logo.png) as one of the book's images: its href, or ''."""
+    from .resources import SUFFIXES, check_image
+
+    logo = theme.logo()
+    if logo is None:
+        return ""
+    checked = check_image(logo.read_bytes(), ("PNG", "SVG"))
+    if isinstance(checked, str):
+        problems.append(Diagnostic(logo, None, f"theme logo {checked}"))
+        return ""
+    digest = hashlib.sha256(checked.data).hexdigest()[:10]
+    href = f"images/logo-{digest}{SUFFIXES[checked.media_type]}"
+    assets.setdefault(href, Asset(href, checked.media_type, checked.data, logo))
+    return href
 
 
 def _credit(person: Person, reviewer: bool, to_html: Callable[[str], Markup]) -> dict:
