@@ -125,9 +125,9 @@ CASES.update(
             b"---\ntitle: " + b"[" * 5000 + b"\nauthor: A\n---\nbody\n",
             ":2: front matter: invalid YAML: nested more than",
         ),
-        "nested-lists-1000": (
+        "nested-lists-1000": (  # 2 MB of indentation: refused by its size before it is parsed
             GOOD_HEAD.encode() + b"---\n" + _nested_list(1000),
-            ":55: lists, block quotes or HTML elements are nested more than 50 levels deep",
+            ":1: the manuscript is 1,962 KB, larger than the limit of 1,024 KB (max_manuscript_kb",
         ),
         "nested-lists-300": (
             GOOD_HEAD.encode() + b"---\nIntro.\n\n" + _nested_list(300),
@@ -152,6 +152,74 @@ CASES.update(
         "data-image-broken": (
             GOOD_HEAD.encode() + b'---\n\n<img alt="x" src="data:image/png;base64,@@@">\n',
             ":6: image 'data:image/png;base64,@@@' is not a valid data: URL",
+        ),
+    }
+)
+
+# Values YAML can produce that once ended in an internal error (item 4); test_frontmatter_properties.py
+# has the property, these are the cases the issue names. Image and cover paths: test_paths.py.
+DIGITS = b"1" * 5000
+CASES.update(
+    {
+        "int-5000-digits-date": (
+            GOOD_HEAD.encode() + b"date: " + DIGITS + b"\n---\nbody\n",
+            ":4: front matter: 'date' is not a date: '" + "1" * 57 + "...' (use YYYY-MM-DD)",
+        ),
+        "int-5000-digits-title": (
+            b"---\ntitle: " + DIGITS + b"\nauthor: A\n---\nbody\n",
+            ":2: front matter: 'title' is 5000 characters long; the limit is 500",
+        ),
+        "int-5000-digits-keyword": (
+            GOOD_HEAD.encode() + b"keywords: [a, " + DIGITS + b"]\n---\nbody\n",
+            ":4: front matter: 'keywords[1]' is 5000 characters long; the limit is 500",
+        ),
+        "hex-int-5000-digits": (  # Python cannot print it (int_max_str_digits)
+            GOOD_HEAD.encode() + b"subtitle: 0x" + b"f" * 5000 + b"\n---\nbody\n",
+            ":4: front matter: 'subtitle' is 5002 characters long; the limit is 500",
+        ),
+        "date-2200": (
+            GOOD_HEAD.encode() + b"date: 2200-01-01\n---\nbody\n",
+            ":4: front matter: 'date' is 2200-01-01; dates must be between 1000-01-01 and 2107-12-31",
+        ),
+        "date-0001": (
+            GOOD_HEAD.encode() + b"date: 0001-01-01\n---\nbody\n",
+            ":4: front matter: 'date' is 0001-01-01; dates must be between 1000-01-01 and 2107-12-31",
+        ),
+        "reviewed-2108": (
+            GOOD_HEAD.encode() + b"reviewers:\n  - name: R\n    reviewed: 2108-01-01\n---\nbody\n",
+            ":6: front matter: 'reviewers[0].reviewed' is 2108-01-01; dates must be between",
+        ),
+        "lone-surrogate": (
+            b'---\ntitle: "\\uDC00 title"\nauthor: A\n---\nbody\n',
+            ":2: front matter: 'title' contains U+DC00, half of a UTF-16 surrogate pair",
+        ),
+        "lone-surrogate-identifier": (
+            GOOD_HEAD.encode() + b'identifier: "urn:x:\\uD800"\n---\nbody\n',
+            ":4: front matter: 'identifier' contains U+D800",
+        ),
+        "nul-escape": (
+            b'---\ntitle: "a\\0b"\nauthor: A\n---\nbody\n',
+            ":2: front matter: 'title' contains a control character (U+0000)",
+        ),
+        "timestamp-tag-on-text": (
+            GOOD_HEAD.encode() + b"date: !!timestamp soon\n---\nbody\n",
+            ":4: front matter: 'date' is not a date: 'soon' (use YYYY-MM-DD)",
+        ),
+        "bool-tag-on-text": (  # the tag cannot make 'maybe' a boolean: it stays the text written
+            GOOD_HEAD.encode() + b"date: !!bool maybe\n---\nbody\n",
+            ":4: front matter: 'date' is not a date: 'maybe' (use YYYY-MM-DD)",
+        ),
+        "binary-title": (
+            b"---\ntitle: !!binary aGVsbG8=\nauthor: A\n---\nbody\n",
+            ":2: front matter: 'title' must be text, not binary data",
+        ),
+        "complex-key": (
+            GOOD_HEAD.encode() + b"? [a, b]\n: c\n---\nbody\n",
+            ":4: front matter: unknown key '[a, b]'",
+        ),
+        "key-with-newline": (
+            GOOD_HEAD.encode() + b'"tit\\nle": x\n---\nbody\n',
+            ":4: front matter: unknown key 'tit\\nle'",
         ),
     }
 )

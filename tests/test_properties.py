@@ -109,6 +109,18 @@ RAW_HTML = st.sampled_from(
         "<math><mi>x</mi></math>",
         '<a name="anchor" id="dup">a</a><a id="dup">b</a>',
         '<img src="data:image/png;base64,iVBORw0KGgo=" alt="">',
+        # Elements where XHTML does not allow them, ids links cannot name (the renderer mends them).
+        '<a id="Time Validity Errors"></a>see <a href="#Time Validity Errors">errors</a>',
+        "Text <li>a stray item</li> more",
+        "A lone <dd>definition</dd>, a <dt>term</dt>, <summary>sum</summary>, <figcaption>cap</figcaption>",
+        "Text <rt>reading</rt> and <ruby>漢<rt>kan</rt>字</ruby>",
+        '<a href="#dup">outer <a href="#x">inner</a></a>',
+        "<span>a <div>block</div> b</span><pre><div>code</div></pre><p>one <p>two</p></p>",
+        "<ul><p>para</p><li>item</li>text</ul><dl><dt>term</dt>loose<dd>def</dd><dt>last</dt></dl>",
+        '<table><tr><td colspan="0" headers="dup">x</td></tr><caption>late</caption></table>',
+        "<details><p>no summary</p></details><figure><p>a</p><figcaption>c</figcaption><p>b</p></figure>",
+        '<span lang="en_US" dir="up">x</span><time datetime="soon"><b>t</b></time>',
+        '<ol start="x" reversed="yes"><li value="1.5">a</li></ol><a href="https://e.com/a{b}">u</a>',
     ]
 )
 
@@ -157,7 +169,8 @@ def block(draw, depth: int = 0) -> str:
         cells = draw(
             st.lists(TEXT.map(lambda t: t.replace("|", "\\|").replace("\n", " ")), min_size=2, max_size=6)
         )
-        return f"| {word} | {cells[0]} |\n|---|---:|\n" + "\n".join(f"| {c} | {word} |" for c in cells[1:])
+        table = f"| {word} | {cells[0]} |\n|---|---:|\n" + "\n".join(f"| {c} | {word} |" for c in cells[1:])
+        return table + (f"\n\n: {text or word}" if draw(st.booleans()) else "")  # pandoc's caption
     if kind == "deflist":
         return f"{word}\n:   {text or word}"
     if kind == "footnote":
@@ -175,6 +188,7 @@ def block(draw, depth: int = 0) -> str:
                     "{: lang=fr }",
                     "{: href=javascript:alert(1) }",
                     "{: #dup }",
+                    "{: #Dup dir=up lang=en_US }",
                 ]
             )
         )

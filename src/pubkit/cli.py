@@ -104,6 +104,31 @@ def main() -> None:
     """Turn Markdown manuscripts into a print-ready PDF and a store-ready EPUB 3."""
 
 
+def _budget_options(command):
+    """--timeout and --max-memory: for build, and for check, which builds."""
+    command = click.option(
+        "--max-memory",
+        "max_memory_mb",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="MIB",
+        help="Stop a manuscript whose worker process needs more memory (default: max_memory_mb "
+        "in pubkit.toml, else 2048).",
+    )(command)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help="Stop a manuscript that takes longer, and wait no longer for another build into OUT "
+        "(default: timeout in pubkit.toml, else 300).",
+    )(command)
+
+
+def _waiting(out_dir: Path) -> None:
+    click.echo(f"waiting for another pubkit build in {out_dir}/ to finish...", err=True)
+
+
 @main.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -157,6 +182,7 @@ def main() -> None:
     is_flag=True,
     help="Download http(s) images (bounded by remote_timeout and remote_max_mb in pubkit.toml).",
 )
+@_budget_options
 def build_command(
     paths: tuple[Path, ...],
     formats: tuple[str, ...],
@@ -169,6 +195,8 @@ def build_command(
     force: bool,
     dask_scheduler: str | None,
     allow_remote: bool,
+    timeout: float | None,
+    max_memory_mb: int | None,
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT.
 
@@ -187,18 +215,26 @@ def build_command(
         keep_html=keep_html,
         strict=strict,
         allow_remote=allow_remote,
+        timeout=timeout,
+        max_memory_mb=max_memory_mb,
     )
-    with _progress() as report, _executor(dask_scheduler) as executor:
-        summary = build_many(
-            paths,
-            out_dir,
-            options,
-            jobs=jobs,
-            force=force,
-            executor=executor,
-            on_plan=report.plan,
-            on_outcome=report.outcome,
-        )
+    try:
+        with _progress() as report, _executor(dask_scheduler) as executor:
+            summary = build_many(
+                paths,
+                out_dir,
+                options,
+                jobs=jobs,
+                force=force,
+                executor=executor,
+                on_plan=report.plan,
+                on_outcome=report.outcome,
+                on_wait=_waiting,
+            )
+    except PubkitError as exc:  # OUT stayed taken by another build
+        for diagnostic in exc.diagnostics:
+            _say(diagnostic)
+        sys.exit(1)
     click.echo(
         f"built {summary.built}, skipped {summary.skipped} (up to date), failed {summary.failed} "
         f"in {summary.seconds:.1f} s",
@@ -280,13 +316,22 @@ def _progress() -> Iterator[_Report]:
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--no-ace", is_flag=True, help="Skip Ace by DAISY even when it is installed.")
-def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: bool) -> None:
+@_budget_options
+def check_command(
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    strict: bool,
+    no_ace: bool,
+    timeout: float | None,
+    max_memory_mb: int | None,
+) -> None:
     """Check the EPUBs of PATHS with EPUBCheck, the stores' rules and Ace; build them first if needed.
 
     Prints one line per finding, `file: code: message`.
     """
     from .check.runner import CheckResult, check_many
     from .pipeline.batch import quiet_libraries
+    from .pipeline.single import BuildOptions
 
     quiet_libraries()
     paths = _manuscripts(paths)
@@ -294,7 +339,8 @@ def check_command(paths: tuple[Path, ...], out_dir: Path, strict: bool, no_ace: 
     failed = 0
     not_run: dict[str, None] = {}
     try:
-        results = check_many(paths, out_dir, ace=not no_ace)
+        options = BuildOptions(timeout=timeout, max_memory_mb=max_memory_mb)
+        results = check_many(paths, out_dir, ace=not no_ace, options=options, on_wait=_waiting)
     except PubkitError as exc:  # a checker could not run (no Java, no report)
         for diagnostic in exc.diagnostics:
             _say(diagnostic)

@@ -11,6 +11,21 @@ remote_timeout = 15      with --allow-remote: seconds one remote image may take 
 remote_max_mb = 10       with --allow-remote: the largest remote image, in MiB
 remote_private = false   with --allow-remote: also download from loopback, private and link-local
                          addresses (an intranet image server); off, only public addresses are reached
+timeout = 300            seconds one manuscript may take to build (`--timeout`); past them it is
+                         stopped and reported, its outputs left as they were
+max_memory_mb = 2048     MiB a worker process building one manuscript may take (its address space,
+                         RLIMIT_AS; `--max-memory`); past them the same
+
+Limits, each checked before the stage it protects (limits.py); a manuscript over one fails with
+`file:line: message` naming the setting:
+max_manuscript_kb = 1024     the manuscript file (about 170,000 words, 350 pages)
+max_paragraph_kb = 200       one paragraph (a run of lines without a blank line)
+max_headings = 1000          headings in the body
+max_table_rows = 5000        rows in one table
+max_image_megapixels = 400   all raster images of the book together
+max_svg_elements = 50000     elements of one SVG image, each <use> counted as what it draws
+max_data_uri_kb = 512        one data: URI (an image written into the manuscript)
+max_warnings = 100           warnings shown per manuscript; the rest as "... and N more warnings"
 
 Remote images are only downloaded with `pubkit build --allow-remote`; no setting turns that on.
 """
@@ -42,6 +57,16 @@ class Settings:
     remote_timeout: float = 15.0
     remote_max_mb: float = 10.0
     remote_private: bool = False
+    max_manuscript_kb: int = 1024
+    max_paragraph_kb: int = 200
+    max_headings: int = 1000
+    max_table_rows: int = 5000
+    max_image_megapixels: float = 400
+    max_svg_elements: int = 50000
+    max_data_uri_kb: int = 512
+    max_warnings: int = 100
+    timeout: float = 300.0
+    max_memory_mb: float = 2048.0
     allow_remote: bool = False  # only from the command line (--allow-remote)
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -49,10 +74,11 @@ class Settings:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    f.name: {"bool": bool, "float": (int, float)}.get(str(f.type), str)
+    f.name: {"bool": bool, "float": (int, float), "int": int}.get(str(f.type), str)
     for f in fields(Settings)
     if f.name != "allow_remote"
 }
+BUDGET_SETTINGS = ("timeout", "max_memory_mb")  # bound a build, do not shape its outputs
 _THEME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
@@ -106,9 +132,13 @@ def load_settings(root: Path) -> Settings:
                 )
             values[key] = profiles
         elif not isinstance(value, _TYPES[key]) or (_TYPES[key] is not bool and isinstance(value, bool)):
-            kind = {bool: "true or false", str: "text"}.get(_TYPES[key], "a number")
+            kind = {bool: "true or false", str: "text", int: "a whole number"}.get(_TYPES[key], "a number")
             problems.append(Diagnostic(path, line, f"setting '{key}' must be {kind}"))
+        elif key.startswith("max_") and not 0 < value <= 10**9:
+            problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
         elif key in ("remote_timeout", "remote_max_mb") and not 0 < value <= 3600:
+            problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
+        elif key == "timeout" and not 0 < value <= 10**6:
             problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
         elif key == "theme" and not _THEME_NAME.fullmatch(value):
             problems.append(

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from ..errors import Diagnostic, Severity
+from .livearea import describe, stray_glyphs
 
 MIN_PRINT_DPI = 300
 BLEED_PT = 9  # 0.125 in
@@ -74,6 +75,8 @@ def check_pdf(path: Path, profile: str) -> list[Diagnostic]:
             if len(trims) > 1:
                 sizes = ", ".join(f"{w:g}x{h:g} pt" for w, h in sorted(trims))
                 report("PRESS-TRIM", f"pages differ in trim size: {sizes}")
+        for stray in stray_glyphs(pdf, profile):  # both profiles: see livearea.py
+            report("PDF-LIVE-AREA", describe(stray, profile), stray.page)
     return found
 
 

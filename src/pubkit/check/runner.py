@@ -9,12 +9,13 @@ EPUBCheck runs once for all the books (one JVM).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError, Severity
-from ..pipeline.batch import Outcome, build_many
+from ..pipeline.batch import Outcome, build_lock, build_many
+from ..pipeline.single import BuildOptions
 from .epubcheck import EpubCheckReport, run_epubcheck_many
 from .stores import check_store_rules
 
@@ -34,12 +35,26 @@ class CheckResult:
 
 
 def check_many(
-    paths: Sequence[Path], out_dir: Path, ace: bool = True, jobs: int | None = None
+    paths: Sequence[Path],
+    out_dir: Path,
+    ace: bool = True,
+    jobs: int | None = None,
+    options: BuildOptions | None = None,
+    on_wait: Callable[[Path], None] | None = None,
 ) -> list[CheckResult | PubkitError]:
     """Check many manuscripts: one parallel build of what is out of date, one EPUBCheck JVM for
     all the books. One result per distinct manuscript, in order; one that does not build gets
-    its PubkitError in its place."""
-    outcomes = build_many(paths, out_dir, jobs=jobs).outcomes  # one per distinct file, in order
+    its PubkitError in its place. The output folder is this check's alone until it ends, as in
+    build_many (`options` are the build's, its time budget too; `on_wait` as there)."""
+    paths = list(paths)
+    with build_lock(paths, out_dir, options or BuildOptions(), on_wait):
+        return _check_many(paths, out_dir, ace, jobs, options)
+
+
+def _check_many(
+    paths: list[Path], out_dir: Path, ace: bool, jobs: int | None, options: BuildOptions | None
+) -> list[CheckResult | PubkitError]:
+    outcomes = build_many(paths, out_dir, options, jobs=jobs).outcomes  # one per distinct file, in order
     missing = unavailable_checkers(ace)
     ready = [o for o in outcomes if o.status != "failed"]
     epubs = [out_dir / f"{o.source.stem}.epub" for o in ready]

@@ -24,6 +24,7 @@ from ..rendering.renderer import heading_tree
 from ..rendering.theme import Theme
 from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
+from .validate import check_documents
 
 XHTML = "application/xhtml+xml"
 OPF_PATH = "EPUB/content.opf"
@@ -55,6 +56,7 @@ def write_epub(book: Book) -> bytes:
     stamp = build_timestamp(m)
     cover, _ = book_cover(book)
     documents = build_documents(book, theme, cover)
+    check_documents(book, documents)  # what EPUBCheck would refuse stops the build here
 
     eb = epub.EpubBook()
     build_metadata(eb, m, stamp)
@@ -281,7 +283,12 @@ def reproducible_zip(
     with fixed timestamps and attributes, so the same input gives the same bytes.
     `transforms` rewrites named entries on the way."""
     transforms = transforms or {}
-    when = max(stamp, dt.datetime(1980, 1, 1, tzinfo=dt.UTC)).timetuple()[:6]
+    # ZIP timestamps run from 1980-01-01 to 2107-12-31: a book dated 1975 is a valid date
+    # (dcterms:modified keeps it), only its zip entries say 1980-01-01. Dates after 2107 are
+    # refused in the front matter; the upper clamp is for a stamp that comes from elsewhere.
+    first = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+    last = dt.datetime(2107, 12, 31, 23, 59, 58, tzinfo=dt.UTC)
+    when = min(max(stamp, first), last).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
     names = source.namelist()
     ordered = ["mimetype"] + sorted(n for n in names if n != "mimetype")

@@ -48,6 +48,14 @@ LONG_FIELDS = frozenset({"bio", "description", "text", "rights"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # Control characters and the non-characters U+FFFE / U+FFFF: not allowed in XML (EPUB, XMP).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Half of a UTF-16 pair on its own ("\\uDC00" in a quoted YAML string): no character at all, and
+# not encodable as UTF-8. (A whole pair, "\\uD83D\\uDE00", is joined when the YAML is read.)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Dates the outputs can hold: an EPUB is a ZIP, whose timestamps end on 2107-12-31, and
+# EPUB's metadata dates have four-digit years (ebooklib writes year 1 as "1-01-01").
+# Dates before 1980 are fine: only the ZIP entries' timestamps are clamped (epub/writer.py).
+FIRST_DATE = dt.date(1000, 1, 1)
+LAST_DATE = dt.date(2107, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -123,22 +131,42 @@ class _Validator:
             return value[:limit]
         if found := _CONTROL.search(value):
             self.error(path, f"'{_dotted(path)}' contains a control character (U+{ord(found[0]):04X})")
+            return ""
+        if found := _SURROGATE.search(value):
+            self.error(
+                path,
+                f"'{_dotted(path)}' contains U+{ord(found[0]):04X}, half of a UTF-16 surrogate pair "
+                "and no character on its own (write the character itself, or \\U and 8 hex digits)",
+            )
+            return ""
         return value
 
     def date(self, path: tuple, value: object) -> dt.date | None:
         if value is None:
             return None
+        found = None
         if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
+            found = value.date()
+        elif isinstance(value, dt.date):
+            found = value
+        elif isinstance(value, str):
             try:
-                return dt.date.fromisoformat(value.strip())
+                found = dt.date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        self.error(path, f"'{_dotted(path)}' is not a date: {str(value)!r} (use YYYY-MM-DD)")
-        return None
+        if found is None:
+            scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
+            written = f"'{_shown(str(value))}'" if scalar else _kind(value)
+            self.error(path, f"'{_dotted(path)}' is not a date: {written} (use YYYY-MM-DD)")
+            return None
+        if not FIRST_DATE <= found <= LAST_DATE:
+            self.error(
+                path,
+                f"'{_dotted(path)}' is {found.isoformat()}; dates must be between {FIRST_DATE} and "
+                f"{LAST_DATE} (an EPUB is a ZIP file, whose dates end in 2107)",
+            )
+            return None
+        return found
 
     def mapping_keys(self, path: tuple, value: dict, allowed: tuple[str, ...] | dict) -> None:
         for key in value:
@@ -146,7 +174,7 @@ class _Validator:
                 hint = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 where = f" in '{_dotted(path)}'" if path else ""
-                self.error(path + (key,), f"unknown key '{key}'{where}{suggestion}")
+                self.error(path + (key,), f"unknown key '{_shown(key)}'{where}{suggestion}")
 
     def person(self, path: tuple, value: object, keys: tuple[str, ...]) -> Person | None:
         if isinstance(value, str):
@@ -216,7 +244,9 @@ class _Validator:
         for key in ("publisher", "rights", "identifier"):
             out[key] = self.text((key,), data.get(key))
         out["isbn"] = self.isbn(data.get("isbn"))
-        out["cover"] = self.text(("cover",), data.get("cover"))
+        before = len(self.diagnostics)
+        cover = self.text(("cover",), data.get("cover"))
+        out["cover"] = cover if len(self.diagnostics) == before else ""  # not looked for when wrong
         out["profile"] = ()
         if data.get("profile") is not None:
             from ..settings import PROFILES, parse_profiles
@@ -300,8 +330,16 @@ def parse_front_matter(parts: Split, source: Path, default_lang: str) -> tuple[d
 def _dotted(path: tuple) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{_shown(part)}" if out else _shown(part))
     return out
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """Text written into a message: at most `limit` characters, on one line, with escapes for
+    what does not print (a key may be anything YAML can write: a newline, a NUL, 10,000 a's)."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _kind(value: object) -> str:
@@ -317,4 +355,8 @@ def _kind(value: object) -> str:
         return "a date"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, set | frozenset):
+        return "a set"
     return type(value).__name__

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
+from ..limits import manuscript_too_large
 from ..model import Manuscript
 from ..settings import Settings, find_root, load_settings
 from .frontmatter import parse_front_matter, split
@@ -57,6 +58,9 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
     root = (root or find_root(path.parent)).resolve()
     settings = settings or load_settings(root)
     text = read_text(path)
+    too_large = manuscript_too_large(path, len(text.encode("utf-8")), settings)
+    if too_large is not None:  # before the front matter and everything after it is read
+        raise PubkitError([too_large])
     parts = split(text, path)
     if isinstance(parts, Diagnostic):
         raise PubkitError([parts])
@@ -89,15 +93,13 @@ def load(path: str | Path, settings: Settings | None = None, root: Path | None =
 
 def _cover(reference: str, base: Path, root: Path) -> Path | str:
     """The cover file inside the project, a JPEG or PNG of a sane declared size, or why not."""
-    from ..rendering.resources import check_image, resolve_local
+    from ..rendering.resources import check_image, read_local, resolve_local
 
     resolved = resolve_local(reference, base, root)
     if isinstance(resolved, str):
         return resolved
-    try:
-        checked = check_image(resolved.read_bytes(), kinds=("PNG", "JPEG"))
-    except OSError as exc:
-        return f"{reference!r} cannot be read: {exc.strerror}"
+    data = read_local(resolved)
+    checked = data if isinstance(data, str) else check_image(data, kinds=("PNG", "JPEG"))
     return f"{reference!r} {checked}" if isinstance(checked, str) else resolved
 
 

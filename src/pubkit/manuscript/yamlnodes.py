@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -90,8 +91,9 @@ def _walk(node: yaml.Node, path: tuple, out: Located, first_line: int) -> object
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
-            key = str(key)
+            # A key is text as written (`on:` is 'on', `~:` is '~', not True or None); a list or
+            # mapping used as a key (`? [a, b]`) is shown as written, and reported as unknown.
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else _flow(key_node)
             if key in result:
                 out.duplicates.append((path + (key,), first_line + key_node.start_mark.line))
             result[key] = _walk(value_node, path + (key,), out, first_line)
@@ -105,8 +107,42 @@ def _walk(node: yaml.Node, path: tuple, out: Located, first_line: int) -> object
 
 def _scalar(node: yaml.ScalarNode) -> object:
     try:
-        return _SCALARS.construct_object(node, deep=True)
-    except (ValueError, yaml.YAMLError):
-        # e.g. 2026-13-45 matches YAML's timestamp pattern but is no date:
-        # keep the text, and let validation say what is wrong with it.
+        value = _SCALARS.construct_object(node, deep=True)
+    except Exception:  # noqa: BLE001 - PyYAML's constructors raise ValueError, AttributeError, ...
+        # e.g. 2026-13-45 matches YAML's timestamp pattern but is no date, `!!timestamp x`
+        # matches nothing: keep the text, and let validation say what is wrong with it.
         return node.value
+    finally:  # the loader remembers every node it constructed (and one it failed on): forget them
+        _SCALARS.constructed_objects.clear()
+        _SCALARS.recursive_objects.clear()
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        # 0xfff... or 1:2:3:... of thousands of digits: Python cannot even print it
+        # (int_max_str_digits); as text it is what was written, and validation judges that.
+        return node.value
+    if isinstance(value, str) and _SURROGATE.search(value):
+        value = _join_surrogate_pairs(value)
+    return value
+
+
+# Python refuses str() of an int of more than 4,300 digits; 14,000 bits is about 4,200.
+_MAX_INT_BITS = 14_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_surrogate_pairs(text: str) -> str:
+    """`"\\uD83D\\uDE00"` (JSON's way to write an emoji) is two UTF-16 halves in YAML; join
+    each pair into its character. A lone half stays, for validation to refuse."""
+    return re.sub(
+        "[\ud800-\udbff][\udc00-\udfff]",
+        lambda m: m[0].encode("utf-16-le", "surrogatepass").decode("utf-16-le"),
+        text,
+    )
+
+
+def _flow(node: yaml.Node) -> str:
+    """A collection node as flow-style text: `? [a, b]: c` has the key '[a, b]'."""
+    if isinstance(node, yaml.MappingNode):
+        return "{" + ", ".join(f"{_flow(k)}: {_flow(v)}" for k, v in node.value) + "}"
+    if isinstance(node, yaml.SequenceNode):
+        return "[" + ", ".join(_flow(item) for item in node.value) + "]"
+    return str(node.value)

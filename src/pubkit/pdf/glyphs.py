@@ -75,10 +75,19 @@ def missing_glyphs() -> Iterator[list[str]]:
 def glyph_warnings(source: Path, text: str, missing: list[str]) -> tuple[Diagnostic, ...]:
     """One warning per line of `text` holding missing characters (line None for the rest)."""
     by_line: dict[int | None, list[str]] = {}
-    lines = text.splitlines()
+    # The first line of each character, in one pass (not one pass per character: a CJK book
+    # without its font misses thousands).
+    first: dict[str, int] = {}
+    wanted = set(missing)
+    for n, content in enumerate(text.splitlines(), 1):
+        if not wanted:
+            break
+        found = wanted.intersection(content)
+        for char in found:
+            first[char] = n
+        wanted -= found
     for char in dict.fromkeys(missing):
-        line = next((n for n, content in enumerate(lines, 1) if char in content), None)
-        by_line.setdefault(line, []).append(char)
+        by_line.setdefault(first.get(char), []).append(char)
     warnings = []
     for line, chars in sorted(by_line.items(), key=lambda item: (item[0] is None, item[0] or 0)):
         named = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in chars[:SHOWN])

@@ -29,6 +29,7 @@ from ..errors import Diagnostic, PubkitError
 from ..manuscript.dates import build_timestamp
 from ..model import Book
 from ..rendering.theme import Theme
+from .fit import fit_fragments, fit_tables, report_unfitted
 
 # Images are addressed under this base; the fetcher serves them from memory, so
 # rendering never reads a path or a URL it was not given.
@@ -89,6 +90,7 @@ def compose_html(
     blank_end: bool = False,
     push: frozenset[str] = frozenset(),
     push_hard: frozenset[str] = frozenset(),
+    fit: tuple[tuple[int, int], ...] = (),
 ) -> str:
     """The single HTML document WeasyPrint lays out (worth keeping for debugging)."""
     stamp = build_timestamp(book.manuscript).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -96,6 +98,9 @@ def compose_html(
         replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind == "body" else p
         for p in book.pages
     ]
+    # Break points in long names and addresses, tables that fit the page: the PDF's only (fit.py).
+    fitted = fit_fragments([p.html for p in pages], fit)
+    pages = [replace(p, html=html) for p, html in zip(pages, fitted, strict=True)]
     return Theme.at(book.theme_dir).render(
         "print.html.j2",
         m=book.manuscript,
@@ -122,9 +127,16 @@ def footnotes_in_place(
         return fragment
     root = lxml_html.fragment_fromstring(fragment, create_parent="div")
     section = root.find(".//section[@class='footnotes']")
+    # The links to each note, found in one pass (an XPath query per note reads the whole book
+    # each time: 1,600 notes took seconds per layout pass).
+    links: dict[str, list] = {}
+    for link in root.iter("a"):
+        links.setdefault(link.get("href") or "", []).append(link)
     for aside in section.iterfind("aside"):
         ident = aside.get("id")
-        calls = root.xpath(".//a[@href=$h]", h=f"#{ident}")
+        calls = links.get(f"#{ident}", [])
+        if len(calls) > 1:  # in document order as it is now: notes moved so far included
+            calls = sorted(calls, key=_tree_position)
         if not calls:
             continue
         note = lxml_html.Element("span", {"class": "footnote", "id": ident})
@@ -179,6 +191,17 @@ def _note_part(block):
             _note_part(child) if child.tag in ("p", "pre", "ol", "ul", "blockquote", "div") else child
         )
     return part
+
+
+def _tree_position(element) -> list[int]:
+    """Where an element is in its tree, as the index of it and of each ancestor: sorted, these
+    are in document order."""
+    path = []
+    parent = element.getparent()
+    while parent is not None:
+        path.append(parent.index(element))
+        element, parent = parent, parent.getparent()
+    return path[::-1]
 
 
 def _drop(element) -> None:
@@ -248,12 +271,15 @@ def _layout_press(book: Book, options: PdfOptions):
     # The gutter depends on the page count, which depends on the gutter: settle it in at
     # most three passes, then add a blank last page when the count is odd.
     gutter = GUTTER_BY_PAGES[0][1]
+    fitted = ()  # a table set smaller to fit one gutter starts at that size with the next
     for _ in range(3):
-        document, mends = _layout(book, options, _page_css_press(options, gutter), blank_end=False)
+        page_css = _page_css_press(options, gutter)
+        document, mends = _layout(book, options, page_css, blank_end=False, mends=fitted)
         pages = len(document.pages)
         if gutter_for(pages) == gutter:
             break
         gutter = gutter_for(pages)
+        fitted = (frozenset(), frozenset(), frozenset(), mends[3])
     blank_end = pages % 2 == 1
     if blank_end:  # a page added at the end moves nothing before it: keep the footnote mends
         document, _ = _layout(book, options, _page_css_press(options, gutter), blank_end=True, mends=mends)
@@ -269,10 +295,16 @@ def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = Fa
     side of that page break are kept whole (huge `orphans`: one at the foot moves on with its
     heading, leaving a few lines of white; where a later pass puts it elsewhere, it only stays
     unbroken); if the note is still late, the calling paragraph starts a new page.
-    Returns the document and the mends (push, push_hard, ends), to start a later layout from."""
-    push, push_hard, ends = mends or (frozenset(), frozenset(), frozenset())
+    Returns the document and the mends (push, push_hard, ends, fit: how tables were fitted),
+    to start a later layout from."""
+    push, push_hard, ends, fit = mends or (frozenset(), frozenset(), frozenset(), ())
     for _ in range(MAX_FOOTNOTE_PASSES):
-        document = _layout_once(book, options, page_css, blank_end, push, push_hard, ends)
+        while True:  # tables too wide for the page, set smaller until they fit (fit.py)
+            document = _layout_once(book, options, page_css, blank_end, push, push_hard, ends, fit)
+            refit = fit_tables(document, fit)
+            if refit == fit:
+                break
+            fit = refit
         late = late_footnotes(document)
         if not late:
             break
@@ -281,7 +313,7 @@ def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = Fa
         ends = ends.union(*blocks.values())
         push_hard |= stuck & push
         push |= stuck
-    return document, (push, push_hard, ends)
+    return document, (push, push_hard, ends, fit)
 
 
 def page_break_blocks(document, late: frozenset[str]) -> dict[str, frozenset[int]]:
@@ -352,6 +384,7 @@ def _layout_once(
     push: frozenset[str],
     push_hard: frozenset[str],
     ends: frozenset[int] = frozenset(),
+    fit: tuple[tuple[int, int], ...] = (),
 ):
     from .engine import import_weasyprint
 
@@ -371,7 +404,7 @@ def _layout_once(
         ),
     ]
     html = weasyprint.HTML(
-        string=compose_html(book, options, blank_end, push, push_hard),
+        string=compose_html(book, options, blank_end, push, push_hard, fit),
         base_url=BOOK_BASE,
         url_fetcher=fetcher,
     )
@@ -442,6 +475,10 @@ def warm(theme_dir: Path, profiles: tuple[str, ...] = PROFILES) -> None:
 
 
 def _write(book: Book, document, variant: str | None) -> bytes:
+    from . import pagerefs
+
+    pagerefs.apply()  # page references built once per page count, not per element (linear)
+    report_unfitted(document)  # tables that break anywhere: the build warns at their lines
     xmp = _credits_xmp(book)
     if xmp:
         document.metadata.xmp_metadata.append(xmp)

@@ -1,11 +1,13 @@
 """build_many(paths, ...) -> BatchSummary: many manuscripts, in parallel, incrementally.
 
+    lock        the output folder is this build's alone until its state is saved (lock.py)
     plan        settings and a build key per manuscript; skip those the state says are current;
                 refuse two manuscripts that would write the same outputs (same slug)
-    run         tasks go to a concurrent.futures.Executor: local worker processes by default
-                (each imports WeasyPrint when it starts and keeps it, with the theme's fonts,
-                across tasks), a Dask cluster's executor on request, or this process alone
-                for one manuscript without a PDF, or --jobs 1
+    run         tasks go to local worker processes by default (workers.py: each imports
+                WeasyPrint when it starts and keeps it, with the theme's fonts, across tasks),
+                a Dask cluster's concurrent.futures.Executor on request, or this process alone
+                for one manuscript without a PDF, or --jobs 1; each manuscript within its time
+                and memory budget (budget.py: over it, reported and not written)
     collect     a manuscript's outputs are written (atomically, by this process) only when all
                 of its tasks succeeded; the state records what they were built from
 
@@ -20,17 +22,19 @@ shared filesystem) but not the output folder.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
-from ..settings import Settings, find_root, load_settings
+from ..settings import BUDGET_SETTINGS, Settings, find_root, load_settings
+from . import budget
+from .lock import output_lock
 from .outputs import remove_stale_temporaries, slug_clashes
 from .scratch import in_scratch, worker_scratch
 from .single import (
@@ -44,6 +48,7 @@ from .single import (
     write_outputs,
 )
 from .state import BuildState, build_key
+from .workers import Lost, WorkerPool
 
 STATE_SAVE_SECONDS = 2.0
 
@@ -57,6 +62,7 @@ class Task:
     settings: Settings
     options: BuildOptions  # `formats` holds the part(s) this task makes
     prepared: Prepared | None = None  # already rendered (by the parent): only write the formats
+    spent: float = 0.0  # seconds of the manuscript's budget (settings.timeout) the parent used
 
 
 @dataclass(frozen=True)
@@ -107,19 +113,26 @@ def default_jobs() -> int:
 
 
 def run_task(task: Task) -> TaskResult:
-    """Build in memory; runs in a worker process (or on a Dask worker). Never raises."""
+    """Build in memory; runs in a worker process (or on a Dask worker). Never raises. Within the
+    manuscript's budget (budget.py): its time here, its memory too in a local worker process."""
     quiet_libraries()
+    memory_mib = budget.memory_limited(task.settings.max_memory_mb)
     try:
-        if task.prepared is not None:
-            products = write_formats(task.prepared, task.options)
-        else:
-            products = produce(task.source, task.options, task.settings, task.root)
+        with budget.limits(_remaining(task), memory_mib):
+            if task.prepared is not None:
+                products = write_formats(task.prepared, task.options)
+            else:
+                products = produce(task.source, task.options, task.settings, task.root)
         return TaskResult(task.source, task.options.formats, products)
     except PubkitError as exc:
         return TaskResult(task.source, task.options.formats, None, exc.diagnostics)
+    except budget.OverTime:
+        return _failed(task, over_time(task.settings))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - WeasyPrint's fetch errors are BaseExceptions
+        if budget.out_of_memory(exc, memory_mib):
+            return _failed(task, over_memory(memory_mib))
         detail = (
             traceback.format_exc()
             if os.environ.get("PUBKIT_DEBUG")
@@ -127,6 +140,36 @@ def run_task(task: Task) -> TaskResult:
         )
         message = f"internal error: {type(exc).__name__}: {exc} ({detail})"
         return TaskResult(task.source, task.options.formats, None, (Diagnostic(task.source, None, message),))
+
+
+def _remaining(task: Task) -> float | None:
+    """The seconds left of the manuscript's budget for this task (what the parent spent rendering
+    it is gone); at least a moment, so that an exhausted budget is reported, not lifted."""
+    return max(task.settings.timeout - task.spent, 0.01) if task.settings.timeout else None
+
+
+def _limits(task: Task) -> tuple[float | None, float | None]:
+    """The seconds and MiB a worker pool allows `task` (workers.py)."""
+    return _remaining(task), task.settings.max_memory_mb or None
+
+
+def over_time(settings: Settings) -> str:
+    return f"took more than {settings.timeout:g} s"
+
+
+def over_memory(memory_mib: float | None) -> str:
+    return f"needed more than {memory_mib:g} MiB" if memory_mib else "ran out of memory"
+
+
+def _failed(task: Task, message: str) -> TaskResult:
+    return TaskResult(task.source, task.options.formats, None, (Diagnostic(task.source, None, message),))
+
+
+def _lost(task: Task, lost: Lost) -> TaskResult:
+    """A task whose worker the pool stopped (over time) or that died at its memory cap."""
+    if lost.reason == "time":
+        return _failed(task, over_time(task.settings))
+    return _failed(task, f"{over_memory(task.settings.max_memory_mb)} (its worker died: {lost.detail})")
 
 
 def quiet_libraries() -> None:
@@ -144,6 +187,7 @@ def warm_worker(themes: tuple[tuple[Path | None, tuple[str, ...]], ...]) -> None
     its own in the build's scratch folder, removed when it exits."""
     worker_scratch()
     quiet_libraries()
+    budget.allow_memory_limit()
     if themes:
         from ..pdf import writer as pdf
 
@@ -155,27 +199,26 @@ def warm_worker(themes: tuple[tuple[Path | None, tuple[str, ...]], ...]) -> None
                 pass
 
 
-def local_executor(workers: int, themes: tuple) -> Executor:
-    """Worker processes, started now (not at the first task) so they warm up at once."""
+def local_executor(workers: int, themes: tuple) -> WorkerPool:
+    """Worker processes, started now (not at the first task) so they warm up at once; one that
+    overruns a manuscript's budget is stopped and replaced (workers.py)."""
     # What this process has made so far lives on; frozen, the workers' collections skip it and
     # leave the pages they share with this process unwritten (Python's advice for fork).
     gc.freeze()
-    executor = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("fork"),  # starts in milliseconds, shares imports
-        initializer=warm_worker,
-        initargs=(themes,),
-    )
-    executor.submit(os.getpid)  # a fork pool starts all its workers on the first submit
-    return executor
+    return WorkerPool(workers, initializer=warm_worker, initargs=(themes,))
 
 
-def _run(executor: Executor | None, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult | Exception]]:
-    """Each task with its result (or the exception its worker died of), as they finish.
+def _run(
+    executor: Executor | WorkerPool | None, tasks: Iterable[Task]
+) -> Iterator[tuple[Task, TaskResult | Lost | Exception]]:
+    """Each task with its result (or why its worker gave none), as they finish.
     Without an executor the tasks run here, in order."""
     if executor is None:
         for task in tasks:
             yield task, run_task(task)
+        return
+    if isinstance(executor, WorkerPool):
+        yield from executor.map(run_task, tasks, _limits)
         return
     futures = {executor.submit(run_task, task): task for task in tasks}
     for future in as_completed(futures):
@@ -205,12 +248,46 @@ def build_many(
     executor: Executor | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[Path], None] | None = None,
 ) -> BatchSummary:
     """Build every manuscript in `paths` into `out_dir`; one Outcome per manuscript, in order.
 
     `executor` (e.g. a Dask client's) replaces the local worker processes. `on_plan(total, to_build)`
     is called once the up-to-date check is done; `on_outcome` as each manuscript finishes.
+    Another build into `out_dir` is waited for, up to a manuscript's time budget (`on_wait(out_dir)`
+    is called once if so); past that, PubkitError. See lock.py.
     """
+    paths = list(paths)
+    with build_lock(paths, out_dir, options or BuildOptions(), on_wait):
+        return _build_many(paths, out_dir, options, jobs, force, executor, on_outcome, on_plan)
+
+
+def build_lock(
+    paths: list[str | Path],
+    out_dir: str | Path,
+    options: BuildOptions,
+    on_wait: Callable[[Path], None] | None = None,
+) -> AbstractContextManager[None]:
+    """`out_dir` to this process alone while it builds (and checks): see build_many."""
+    wait = options.timeout
+    if wait is None:  # the budget of the first manuscript's project
+        try:
+            wait = load_settings(find_root(Path(paths[0]).resolve().parent)).timeout
+        except (IndexError, OSError, PubkitError):
+            wait = Settings().timeout
+    return output_lock(Path(out_dir), wait, on_wait)
+
+
+def _build_many(
+    paths: list[str | Path],
+    out_dir: str | Path,
+    options: BuildOptions | None,
+    jobs: int | None,
+    force: bool,
+    executor: Executor | None,
+    on_outcome: Callable[[Outcome], None] | None,
+    on_plan: Callable[[int, int], None] | None,
+) -> BatchSummary:
     started = time.perf_counter()
     options = options or BuildOptions()
     out = Path(out_dir)
@@ -244,7 +321,7 @@ def build_many(
         except PubkitError as exc:
             finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
             continue
-        key = build_key(asdict(settings), asdict(replace(options, paper=None)), str(root))
+        key = build_key(_shaping(settings), asdict(replace(options, **_NOT_SHAPING)), str(root))
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped", warnings=state.warnings(source, shown)))
             continue
@@ -261,7 +338,7 @@ def build_many(
     # Fewer manuscripts than workers: render here, PDFs in workers, EPUBs here meanwhile.
     side_by_side = 0 < len(planned) < jobs and pdf_wanted
     if executor is not None:
-        runner: Executor | None = executor
+        runner: Executor | WorkerPool | None = executor
     elif jobs > 1 and (side_by_side or len(planned) > 1):
         runner = local_executor(len(planned) if side_by_side else min(jobs, len(planned)), themes)
     else:
@@ -284,24 +361,32 @@ def build_many(
         tasks = _side_by_side(planned, pending, receive) if side_by_side else planned
         retry: list[Task] = []
         for attempt, todo in enumerate((tasks, retry)):
-            if attempt == 1 and retry and executor is None and runner is not None:
-                runner.shutdown(wait=True, cancel_futures=True)  # broken: its worker died
-                runner = local_executor(min(jobs, len(retry)), themes)
             for task, result in _run(runner, todo):
-                if isinstance(result, Exception):
-                    if attempt == 0:  # once more, in a fresh worker
+                if isinstance(result, Lost) and result.reason != "died":  # over its budget
+                    result = _lost(task, result)
+                elif isinstance(result, Lost | Exception):
+                    if attempt == 0:  # once more, in a fresh worker (the pool replaced the dead one)
                         retry.append(task)
                         continue
-                    message = f"the worker building it died ({type(result).__name__}: {result})"
+                    why = result.detail if isinstance(result, Lost) else f"{type(result).__name__}: {result}"
+                    message = f"the worker building it died ({why})"
                     result = TaskResult(
                         task.source, task.options.formats, None, (Diagnostic(task.source, None, message),)
                     )
                 receive(task, result)
     finally:
         if executor is None and runner is not None:
-            runner.shutdown(wait=True, cancel_futures=True)
+            runner.close()
     state.save()
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+# The budget bounds a build; it does not shape its outputs: changing it rebuilds nothing.
+_NOT_SHAPING = {"paper": None, **dict.fromkeys(BUDGET_SETTINGS)}  # paper: in the settings already
+
+
+def _shaping(settings: Settings) -> dict:
+    return {k: v for k, v in asdict(settings).items() if k not in BUDGET_SETTINGS}
 
 
 def _theme_to_warm(name: str, root: Path, profiles: tuple[str, ...]) -> tuple[Path | None, tuple[str, ...]]:
@@ -321,11 +406,17 @@ def _side_by_side(
     """Render each manuscript here and yield its PDF task (for a worker, which imports WeasyPrint
     while this process renders); then make its other formats here, while the worker lays out."""
     for task in planned:
+        started = time.monotonic()
         try:
-            prepared = prepare(task.source, task.options, task.settings, task.root)
+            with budget.limits(_remaining(task)):  # no memory cap: this is pubkit's own process
+                prepared = prepare(task.source, task.options, task.settings, task.root)
         except PubkitError as exc:
             receive(task, TaskResult(task.source, task.options.formats, None, exc.diagnostics))
             continue
+        except budget.OverTime:
+            receive(task, _failed(task, over_time(task.settings)))
+            continue
+        task = replace(task, spent=time.monotonic() - started)
         others = tuple(f for f in task.options.formats if f != "pdf")
         pending[task.source].expected = 1 + bool(others)
         yield replace(task, options=replace(task.options, formats=("pdf",)), prepared=prepared)

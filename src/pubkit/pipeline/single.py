@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
+from ..limits import cap_warnings
 from ..model import Book
 from ..settings import Settings, find_root, load_settings
 from .outputs import write_outputs as _write_all
@@ -37,6 +38,8 @@ class BuildOptions:
     keep_html: bool = False  # also write the HTML fed to WeasyPrint
     strict: bool = False  # warnings (an image without alt text, ...) fail the build
     allow_remote: bool = False  # download http(s) images (bounded by pubkit.toml's remote_* settings)
+    timeout: float | None = None  # seconds per manuscript; overrides pubkit.toml (batch builds)
+    max_memory_mb: float | None = None  # MiB per worker process; overrides pubkit.toml (batch builds)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ def project_settings(path: Path, options: BuildOptions) -> Settings:
 def apply_options(settings: Settings, options: BuildOptions) -> Settings:
     """The command line's overrides of a project's settings."""
     return settings.with_overrides(
-        paper=options.paper and options.paper.lower(), allow_remote=options.allow_remote or None
+        paper=options.paper and options.paper.lower(),
+        allow_remote=options.allow_remote or None,
+        timeout=options.timeout,
+        max_memory_mb=options.max_memory_mb,
     )
 
 
@@ -118,6 +124,7 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
 
         files[f"{book.slug}.epub"] = write_epub(book)
     if "pdf" in options.formats:
+        from ..pdf.fit import wide_tables
         from ..pdf.glyphs import missing_glyphs
         from ..pdf.writer import PdfOptions, compose_html, write_pdf
 
@@ -130,10 +137,14 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
                 crop_marks=settings.crop_marks,
             )
             name = pdf_options.output_name(book.slug)
-            with missing_glyphs() as missing:
+            with missing_glyphs() as missing, wide_tables() as wide:
                 files[name] = write_pdf(book, pdf_options)
-            if missing:
-                warnings = tuple(dict.fromkeys(warnings + _glyph_warnings(book, missing)))
+            if missing or wide:
+                found = _glyph_warnings(book, missing, wide, profile)
+                # Still at most max_warnings, then one "... and N more warnings" line.
+                warnings = cap_warnings(
+                    dict.fromkeys(warnings + found), settings.max_warnings, book.manuscript.path
+                )
             if options.keep_html:
                 files[name.removesuffix(".pdf") + ".html"] = compose_html(book, pdf_options).encode("utf-8")
     if options.strict and len(warnings) > len(book.warnings):
@@ -141,8 +152,12 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     return Products(prepared.source, tuple(files.items()), warnings, prepared.inputs)
 
 
-def _glyph_warnings(book: Book, missing: list[str]) -> tuple[Diagnostic, ...]:
-    """Characters a PDF shows as empty boxes, as warnings at the manuscript lines holding them."""
+def _glyph_warnings(
+    book: Book, missing: list[str], wide: list | None = None, profile: str = "handout"
+) -> tuple[Diagnostic, ...]:
+    """Characters a PDF shows as empty boxes, and tables too wide for its page (pdf/fit.py),
+    as warnings at the manuscript lines holding them."""
+    from ..pdf.fit import table_warnings
     from ..pdf.glyphs import glyph_warnings
 
     source = book.manuscript.path
@@ -150,7 +165,7 @@ def _glyph_warnings(book: Book, missing: list[str]) -> tuple[Diagnostic, ...]:
         text = Path(source).read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         text = ""
-    return glyph_warnings(source, text, missing)
+    return glyph_warnings(source, text, missing) + table_warnings(source, text, wide or [], profile)
 
 
 def produce(

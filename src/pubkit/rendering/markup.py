@@ -13,6 +13,7 @@ import nh3
 from lxml import etree
 
 from ..model import RTL_LANGUAGES, Heading
+from .mdlinear import linearise
 from .sanitize import (
     DROP_WITH_CONTENT,
     MAX_DEPTH,
@@ -26,6 +27,8 @@ from .sanitize import (
     parse_fragment,
     removals,
 )
+from .structure import TEMPLATE_IDS, Mend, normalise_ids
+from .structure import mend as mend_structure
 
 # Smart punctuation as characters: named entities (&ldquo;) are fatal in XHTML.
 _SMARTY = {
@@ -164,7 +167,8 @@ def _slugify(value: str, separator: str) -> str:
 
 
 def _markdown() -> markdown.Markdown:
-    return markdown.Markdown(
+    # Python-Markdown with its quadratic paths replaced (mdlinear.py): the same output.
+    md = markdown.Markdown(
         extensions=[
             "tables",
             "footnotes",
@@ -188,6 +192,7 @@ def _markdown() -> markdown.Markdown:
         },
         output_format="xhtml",
     )
+    return linearise(md)
 
 
 def markdown_to_xhtml(
@@ -269,7 +274,10 @@ def markdown_to_xhtml(
         if href and href.startswith("#") and "%" in href:
             el.set("href", "#" + unquote(href[1:]))
     _named_anchors_as_ids(root)
-    findings.extend(_deduplicate_ids(root))
+    # Ids a link can name (made as heading ids are), unique in the book; links follow them.
+    findings.extend(_findings(normalise_ids(root, _slugify, link_targets)))
+    # Every element where XHTML allows it (a stray <li> in a list, ...), as EPUBCheck checks.
+    findings.extend(_findings(mend_structure(root)))
     findings.extend(_drop_empty_headings(root))
     headings = _normalise_headings(root, top_level, id_prefix)
     if id_prefix:
@@ -346,6 +354,7 @@ def _table_semantics(root: etree._Element) -> None:
         align = cell.attrib.pop("align", None)
         if align in ("left", "center", "right"):
             cell.set("class", " ".join(filter(None, (cell.get("class"), f"align-{align}"))))
+    section_headings = _section_headings(root)
     for table in list(root.iter("table")):
         rows = table.findall("thead/tr")
         for row in rows:
@@ -365,7 +374,20 @@ def _table_semantics(root: etree._Element) -> None:
                     row[0].tag = "th"
                     row[0].set("scope", "row")
         if _columns(table) >= WIDE_TABLE_COLUMNS:
-            _scroll_region(table)
+            _scroll_region(table, section_headings.get(table))
+
+
+def _section_headings(root: etree._Element) -> dict[etree._Element, etree._Element]:
+    """Each table's nearest preceding h2-h6, in one pass (an XPath preceding:: query per table
+    walks the document before it)."""
+    found: dict[etree._Element, etree._Element] = {}
+    last = None
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if event == "end" and el.tag in _HEADINGS[1:]:
+            last = el
+        elif event == "start" and el.tag == "table" and last is not None:
+            found[el] = last
+    return found
 
 
 def _columns(table: etree._Element) -> int:
@@ -375,16 +397,15 @@ def _columns(table: etree._Element) -> int:
     return sum(int(c.get("colspan")) if (c.get("colspan") or "").isdigit() else 1 for c in first)
 
 
-def _scroll_region(table: etree._Element) -> None:
+def _scroll_region(table: etree._Element, heading: etree._Element | None) -> None:
     table.set("class", " ".join(filter(None, (table.get("class"), "wide"))))
     wrapper = etree.Element("div", {"class": "table-scroll", "tabindex": "0", "role": "region"})
     # Named by its caption, else by the heading of its section.
     caption = table.find("caption")
-    heading = table.xpath("preceding::*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6][1]")
     if caption is not None and "".join(caption.itertext()).strip():
         wrapper.set("aria-label", " ".join("".join(caption.itertext()).split()))
-    elif heading and heading[0].get("id"):
-        wrapper.set("aria-labelledby", heading[0].get("id"))
+    elif heading is not None and heading.get("id"):
+        wrapper.set("aria-labelledby", heading.get("id"))
     else:
         wrapper.set("aria-label", "Table")
     wrapper.tail, table.tail = table.tail, None
@@ -493,9 +514,10 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
     if not elements:
         return []
     first = top_level or min(int(el.tag[1]) for el in elements)
-    taken = {el.get("id") for el in root.iter() if el.get("id")}
+    taken = {el.get("id") for el in root.iter() if el.get("id")} | TEMPLATE_IDS
     open_headings: list[tuple[int, int]] = []  # (level in the source, level given), outermost first
     headings = []
+    tried: dict[str, int] = {}
     for el in elements:
         written = int(el.tag[1])
         while open_headings and open_headings[-1][0] >= written:
@@ -505,9 +527,11 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
         el.tag = f"h{level}"
         text = " ".join(_readable_text(el).split())
         if not el.get("id"):
-            ident, n = _slugify(text, "-"), 1
+            ident = _slugify(text, "-")
+            n = tried.get(ident, 1)  # each name taken is stepped over once (10,000 "Notes")
             while (ident if n == 1 else f"{ident}_{n}") in taken:
                 n += 1
+            tried[ident] = n
             el.set("id", ident if n == 1 else f"{ident}_{n}")
             taken.add(el.get("id"))
         if id_prefix:
@@ -516,28 +540,8 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
     return headings
 
 
-def _deduplicate_ids(root: etree._Element) -> list[Finding]:
-    seen: set[str] = set()
-    findings = []
-    for el in root.iter():
-        ident = el.get("id")
-        if ident is None:
-            continue
-        if ident in seen:
-            n = 2
-            while f"{ident}-{n}" in seen:
-                n += 1
-            el.set("id", f"{ident}-{n}")
-            findings.append(
-                Finding(
-                    ("#" + ident,),
-                    f"id '{ident}' is used twice; the second became '{ident}-{n}'",
-                    "duplicate-id",
-                )
-            )
-            ident = f"{ident}-{n}"
-        seen.add(ident)
-    return findings
+def _findings(mends: list[Mend]) -> list[Finding]:
+    return [Finding(m.needles, m.message, m.code, m.near) for m in mends]
 
 
 def _footnotes_as_epub_notes(root: etree._Element) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from ..errors import Diagnostic, PubkitError, Severity
+from ..limits import check_body, data_uri_too_large, image_pixels_too_many, more_warnings
 from ..model import Asset, Book, Heading, Manuscript, Page, Person
 from ..settings import Settings
 
@@ -36,26 +38,41 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     from .sanitize import NestingTooDeep
 
     settings = settings or Settings()
+    # Paragraph length, headings, table rows, data: URIs: before Markdown and layout see them.
+    limited = check_body(manuscript.body, manuscript.body_line, manuscript.path, settings)
+    if limited:
+        raise PubkitError(limited)
     assets: dict[str, Asset] = {}
     problems: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
+    dropped = 0  # warnings beyond max_warnings: counted, not looked up ("... and N more")
+    pixels = 0  # of the book's images so far (max_image_megapixels)
     lines = _SourceLines(manuscript)
     embedded: dict[str, str] = {}
 
     def warn(line: int | None, message: str, code: str) -> None:
+        nonlocal dropped
+        if len(warnings) >= settings.max_warnings:
+            dropped += 1
+            return
         warnings.append(Diagnostic(manuscript.path, line, message, code, Severity.WARNING))
 
     def embedder(in_front_matter: bool, after: int | None = None):
         def embed(src: str) -> str:
+            nonlocal pixels
             if src in embedded:
                 return embedded[src]
             line = lines.find(src, front=in_front_matter, after=after)
+            too_large = data_uri_too_large(len(src), settings) if src[:5].lower() == "data:" else None
+            if too_large:  # before it is decoded
+                problems.append(Diagnostic(manuscript.path, line, f"image {_display(src)}: {too_large}"))
+                return src
             image = _acquire(src, manuscript, settings)
             if isinstance(image, str):
                 problems.append(Diagnostic(manuscript.path, line, f"image {image}"))
                 return src
             data, stem, suffix, source = image
-            checked = check_image(data)
+            checked = check_image(data, svg_elements=settings.max_svg_elements)
             if isinstance(checked, str):
                 joiner = " " if checked.startswith("is ") else ": "
                 problems.append(Diagnostic(manuscript.path, line, f"image {_display(src)}{joiner}{checked}"))
@@ -68,6 +85,12 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
                 suffix if suffix in SUFFIXES.values() or suffix == ".jpeg" else SUFFIXES[checked.media_type]
             )
             href = f"images/{stem}-{digest}{suffix}"
+            if href not in assets:
+                too_many = image_pixels_too_many(pixels + checked.pixels, settings)
+                if too_many:
+                    problems.append(Diagnostic(manuscript.path, line, f"image {_display(src)} {too_many}"))
+                    return src
+                pixels += checked.pixels
             assets.setdefault(href, Asset(href, checked.media_type, checked.data, source))
             embedded[src] = href
             return href
@@ -87,6 +110,9 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             problems.append(Diagnostic(manuscript.path, line, str(exc)))
             return None
         for finding in fragment.findings:
+            if len(warnings) >= settings.max_warnings:  # only counted: no line to look up
+                warn(None, finding.message, finding.code)
+                continue
             line = lines.find_any(finding.needles, finding.near, front=in_front_matter, after=after)
             warn(line, finding.message, finding.code)
         return fragment
@@ -112,7 +138,6 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     logo_href = _theme_logo(theme, assets, problems)
     if problems or body is None:
         raise PubkitError(sorted(problems, key=lambda d: d.line or 0))
-
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
     has_toc = len(sections) >= TOC_MIN_SECTIONS
@@ -184,7 +209,8 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         has_toc=has_toc,
         images_without_alt=body.images_without_alt,
         has_footnotes=body.has_footnotes,
-        warnings=tuple(sorted(warnings, key=lambda d: d.line or 0)),
+        warnings=tuple(sorted(warnings, key=lambda d: d.line or 0))
+        + ((more_warnings(manuscript.path, dropped),) if dropped else ()),
     )
 
 
@@ -256,7 +282,7 @@ def _acquire(
     src: str, manuscript: Manuscript, settings: Settings
 ) -> tuple[bytes, str, str, Path | None] | str:
     """The bytes of an image and a name for it, or why it cannot be had (without 'image ')."""
-    from .resources import decode_data_url, fetch_remote, is_remote, resolve_local
+    from .resources import decode_data_url, fetch_remote, is_remote, read_local, resolve_local
 
     if src[:5].lower() == "data:":
         data = decode_data_url(src)
@@ -272,18 +298,23 @@ def _acquire(
     resolved = resolve_local(src, manuscript.source_dir, manuscript.root)
     if isinstance(resolved, str):
         return resolved
-    try:
-        return resolved.read_bytes(), resolved.stem, resolved.suffix.lower(), resolved
-    except OSError as exc:
-        return f"{_display(src)} cannot be read: {exc.strerror}"
+    data = read_local(resolved)
+    if isinstance(data, str):
+        return f"{_display(src)} {data}"
+    return data, resolved.stem, resolved.suffix.lower(), resolved
 
 
 class _SourceLines:
-    """Finds the file line of a needle: in the body, or in the front matter (bios, disclaimer)."""
+    """Finds the file line of a needle: in the body, or in the front matter (bios, disclaimer).
+
+    Each text is joined once and searched with str.find; a line is looked up once per needle.
+    (Scanning every line for every warning made 15,000 broken links take minutes.)"""
 
     def __init__(self, manuscript: Manuscript):
         self.manuscript = manuscript
         self._front: list[str] | None = None
+        self._texts: dict[tuple[bool, int | None], _Text] = {}
+        self._found: dict[tuple[str, str, bool, int | None], int | None] = {}
 
     def _front_lines(self) -> list[str]:
         if self._front is None:
@@ -296,15 +327,24 @@ class _SourceLines:
             self._front = text.split("\n")[: self.manuscript.body_line - 1]
         return self._front
 
+    def _text(self, front: bool, after: int | None) -> _Text:
+        key = (front, after)
+        if key not in self._texts:
+            if front:
+                lines, first = self._front_lines(), 1
+            else:
+                lines, first = self.manuscript.body.split("\n"), self.manuscript.body_line
+            if after is not None and after > first:
+                lines, first = lines[after - first :], after
+            self._texts[key] = _Text(lines, first)
+        return self._texts[key]
+
     def find(self, needle: str, near: str = "", front: bool = False, after: int | None = None) -> int | None:
         """The file line of `needle`; in the front matter from line `after` on, when given."""
-        if front:
-            lines, first = self._front_lines(), 1
-        else:
-            lines, first = self.manuscript.body.split("\n"), self.manuscript.body_line
-        if after is not None and after > first:
-            lines, first = lines[after - first :], after
-        return _find(lines, first, needle, near)
+        key = (needle, near, front, after)
+        if key not in self._found:
+            self._found[key] = self._text(front, after).find(needle, near)
+        return self._found[key]
 
     def find_any(
         self, needles: tuple[str, ...], near: str = "", front: bool = False, after: int | None = None
@@ -317,21 +357,57 @@ class _SourceLines:
         return None
 
 
-def _find(lines: list[str], first: int, needle: str, near: str) -> int | None:
-    """The first line holding `needle` and one of the "|"-separated `near` alternatives; failing
-    that, case-insensitively; failing that, the needle alone, then the near text alone."""
-    if not needle:
+class _Text:
+    """Lines joined into one string (and a lowercase copy), with where each line starts."""
+
+    def __init__(self, lines: list[str], first: int):
+        self.first = first
+        self.lowered = [line.lower() for line in lines]  # lower() may change a line's length
+        self.text, self.starts = self._joined(lines)
+        self.lowered_text, self.lowered_starts = self._joined(self.lowered)
+
+    @staticmethod
+    def _joined(lines: list[str]) -> tuple[str, list[int]]:
+        starts, position = [], 0
+        for line in lines:
+            starts.append(position)
+            position += len(line) + 1
+        return "\n".join(lines), starts
+
+    def _lines_holding(self, needle: str, lowered: bool = False):
+        """The indexes of the lines holding `needle`, in order."""
+        text, starts = (self.lowered_text, self.lowered_starts) if lowered else (self.text, self.starts)
+        position = text.find(needle)
+        while position >= 0:
+            index = bisect_right(starts, position) - 1
+            yield index
+            if index + 1 >= len(starts):
+                return
+            position = text.find(needle, starts[index + 1])
+
+    def find(self, needle: str, near: str) -> int | None:
+        """The first line holding `needle` and one of the "|"-separated `near` alternatives;
+        failing that, case-insensitively; failing that, the needle alone, then the near text alone."""
+        if not needle:
+            return None
+        nears = [n.lower() for n in near.split("|") if n] or [""]
+
+        def near_ok(index: int) -> bool:
+            return any(n in self.lowered[index] for n in nears)
+
+        if "\n" not in needle:  # a needle never spans lines
+            needle_l = needle.lower()
+            for index in self._lines_holding(needle):
+                if near_ok(index):
+                    return self.first + index
+            for index in self._lines_holding(needle_l, lowered=True):
+                if near_ok(index):
+                    return self.first + index
+            for index in self._lines_holding(needle_l, lowered=True):
+                return self.first + index
+        if near:
+            found = [next(self._lines_holding(n, lowered=True), None) for n in nears]
+            found = [index for index in found if index is not None]
+            if found:
+                return self.first + min(found)
         return None
-    lowered = [line.lower() for line in lines]
-    needle_l = needle.lower()
-    nears = [n.lower() for n in near.split("|") if n] or [""]
-    for test in (
-        lambda i: needle in lines[i] and any(n in lowered[i] for n in nears),
-        lambda i: needle_l in lowered[i] and any(n in lowered[i] for n in nears),
-        lambda i: needle_l in lowered[i],
-        lambda i: bool(near) and any(n in lowered[i] for n in nears),
-    ):
-        for index in range(len(lines)):
-            if test(index):
-                return first + index
-    return None

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import http.client
 import io
 import ipaddress
+import os
 import re
 import socket
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-from .svg import clean_svg, looks_like_svg
+from .svg import DEFAULT_MAX_ELEMENTS, clean_svg, looks_like_svg
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 MIB = 1024 * 1024
@@ -47,24 +50,85 @@ def resolve_local(reference: str, base: Path, root: Path) -> Path | str:
     """Resolve `reference` against `base`; return the file, or why it is refused.
 
     Refused: URLs of any scheme (no network, no file://), absolute paths, and
-    anything that resolves (symlinks included) outside `root`, or is missing.
+    anything that resolves (symlinks included) outside `root`, or is missing, or is not
+    a regular file (a folder, a FIFO, a socket, a device), or no file system could name
+    (a NUL, a name or path too long, a symlink loop).
     """
+    # A path as long as a path can be is shown whole; beyond that (a 300-character name, 5,000
+    # digits), its start is enough.
+    shown = repr(reference if len(reference) <= 250 else reference[:247] + "...")
     if is_url(reference):
         hint = " (build with --allow-remote to download it)" if is_remote(reference) else ""
-        return f"{reference!r} is a URL; only files inside the project can be used{hint}"
+        return f"{shown} is a URL; only files inside the project can be used{hint}"
     relative = unquote(urlsplit(reference).path)
     if not relative or relative.startswith("/") or Path(relative).is_absolute():
-        return f"{reference!r} is an absolute path; give a path relative to the manuscript"
-    candidate = (base / relative).resolve()
+        return f"{shown} is an absolute path; give a path relative to the manuscript"
+    if "\x00" in relative:
+        return f"{shown} contains a NUL character (%00), which no file name can hold"
+    try:
+        candidate = (base / relative).resolve()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop so (later ones: OSError ELOOP)
+        return f"{shown} is a symbolic link that leads back to itself (a loop)"
+    except (OSError, ValueError) as exc:  # ValueError: a lone surrogate the file system cannot encode
+        return f"{shown} {_path_problem(exc)}"
     root = root.resolve()
     if candidate != root and root not in candidate.parents:
-        return f"{reference!r} points outside the project folder {root}"
-    if not candidate.is_file():
-        return f"{reference!r} not found"
-    size = candidate.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        return f"{reference!r} is {size // MIB} MiB; the limit is {MAX_IMAGE_BYTES // MIB} MiB"
+        return f"{shown} points outside the project folder {root}"
+    try:
+        info = candidate.stat()
+    except (OSError, ValueError) as exc:
+        return f"{shown} {_path_problem(exc)}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{shown} {_not_a_file(info.st_mode)}"
+    if info.st_size > MAX_IMAGE_BYTES:
+        return f"{shown} is {info.st_size // MIB} MiB; the limit is {MAX_IMAGE_BYTES // MIB} MiB"
     return candidate
+
+
+def read_local(path: Path, limit: int = MAX_IMAGE_BYTES) -> bytes | str:
+    """The bytes of a file resolve_local returned, or why not. Opened without blocking and
+    checked again once open: a file swapped for a FIFO since resolve_local looked at it would
+    otherwise wait for a writer forever."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:
+        return _path_problem(exc)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return _not_a_file(info.st_mode)
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            return f"cannot be read: {exc.strerror}"
+    if len(data) > limit:
+        return f"is more than {limit // MIB} MiB; the limit is {limit // MIB} MiB"
+    return data
+
+
+def _not_a_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder, not an image file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not an image file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not an image file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not an image file"
+    return "is not a regular file"
+
+
+def _path_problem(exc: OSError | ValueError) -> str:
+    """What is wrong with a path the system refused, without the path (the message has it)."""
+    if isinstance(exc, ValueError):  # UnicodeEncodeError included
+        return "is not a file name this system can use"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "not found"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "is longer than the file system allows (for a file name, or for a whole path)"
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link that leads back to itself (a loop)"
+    return f"cannot be read: {exc.strerror or exc}"
 
 
 def is_url(reference: str) -> bool:
@@ -101,13 +165,18 @@ class CheckedImage:
     media_type: str
     data: bytes
     removed: tuple[str, ...] = ()  # what was cleaned out of an SVG
+    pixels: int = 0  # a raster image's declared pixels; an SVG's, those of the rasters it holds
 
 
 def check_image(
-    data: bytes, kinds: tuple[str, ...] = ("PNG", "JPEG", "GIF", "WEBP", "SVG")
+    data: bytes,
+    kinds: tuple[str, ...] = ("PNG", "JPEG", "GIF", "WEBP", "SVG"),
+    svg_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> CheckedImage | str:
     """What the image is, judged by its bytes; a raster image's declared size is checked
-    before anything decodes it (a 30000 x 30000 PNG is a few hundred bytes)."""
+    before anything decodes it (a 30000 x 30000 PNG is a few hundred bytes). An SVG may draw
+    at most `svg_elements` elements (max_svg_elements), its <use> references expanded. The
+    same for an image file, a data: URL and a raster written into an SVG."""
     kind = media_type = None
     for magic, (media, name) in _RASTER_MAGIC.items():
         if data.startswith(magic):
@@ -115,10 +184,18 @@ def check_image(
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         media_type, kind = "image/webp", "WEBP"
     if kind is None and "SVG" in kinds and looks_like_svg(data):
-        cleaned = clean_svg(data, raster_ok=lambda uri: isinstance(_embedded_raster(uri), CheckedImage))
+        rasters: list[CheckedImage] = []
+
+        def raster_ok(uri: str) -> bool:
+            checked = _embedded_raster(uri)
+            if isinstance(checked, CheckedImage):
+                rasters.append(checked)
+            return isinstance(checked, CheckedImage)
+
+        cleaned = clean_svg(data, raster_ok=raster_ok, max_elements=svg_elements)
         if isinstance(cleaned, str):
             return cleaned
-        return CheckedImage("image/svg+xml", cleaned.data, cleaned.removed)
+        return CheckedImage("image/svg+xml", cleaned.data, cleaned.removed, sum(r.pixels for r in rasters))
     if kind is None or kind not in kinds:
         names = ", ".join(k if k != "WEBP" else "WebP" for k in kinds[:-1]) + f" or {kinds[-1]}"
         return f"is not a {names.replace('WEBP', 'WebP')} file"
@@ -131,7 +208,7 @@ def check_image(
             f"is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
             f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
         )
-    return CheckedImage(media_type, data)
+    return CheckedImage(media_type, data, pixels=width * height)
 
 
 def _embedded_raster(uri: str) -> CheckedImage | str:

@@ -101,7 +101,8 @@ _CONTAINERS = (
     "div|span|blockquote|section|aside|details|table|ul|ol|dl|b|i|em|strong|a|code|del|ins|s|u|small|"
     "sub|sup|mark|q|cite|abbr|dfn|kbd|samp|var|figure|figcaption|font|center|article|header|footer|nav|main"
 )
-_TAG = re.compile(rf"<(/?)({_CONTAINERS})\b[^>]*?(/?)>", re.IGNORECASE)
+# [^<>]: a "<" that no ">" closes ends the attempt there ("<a <a <a ..." is linear, not quadratic).
+_TAG = re.compile(rf"<(/?)({_CONTAINERS})\b[^<>]*?(/?)>", re.IGNORECASE)
 
 
 def nesting_by_line(text: str) -> list[int]:
@@ -185,7 +186,7 @@ def depth_of(root: etree._Element) -> int:
     return deepest
 
 
-_DOCUMENT_TAG = re.compile(r"<(html|head|body)\b[^>]*>", re.IGNORECASE)
+_DOCUMENT_TAG = re.compile(r"<(html|head|body)\b[^<>]*>", re.IGNORECASE)  # [^<>]: as _TAG
 
 
 def document_tags(markup: str) -> list[Removal]:

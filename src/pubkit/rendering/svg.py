@@ -5,6 +5,10 @@ entities is refused (that is how XXE and "billion laughs" files work). What can 
 load something from outside (scripts, event handlers, foreignObject, XInclude, external
 hrefs, url() and @import to anything but #ids) is removed and reported; the rest is
 re-serialised, so both the EPUB and WeasyPrint see only the cleaned file.
+
+What an SVG draws is bounded too: each <use> (and each url(#id) reference) counts as the
+elements it draws, so a "billion laughs" of nested references (ten <use> of an element made of
+ten <use> of ...) is refused at `max_elements` before anything lays it out, and so is a loop.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ _REMOVE = {
 }
 _URL = re.compile(r"""url\(\s*['"]?\s*([^'")\s]*)""", re.IGNORECASE)
 _RASTER = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
+_URL_ID = re.compile(r"""url\(\s*+['"]?\s*+#([^'")\s]+)""", re.IGNORECASE)
+DEFAULT_MAX_ELEMENTS = 50_000  # Settings.max_svg_elements
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,11 @@ def _name(el: etree._Element) -> str:
     return f"{el.prefix}:{qname.localname}" if el.prefix else qname.localname
 
 
-def clean_svg(data: bytes, raster_ok=lambda uri: True) -> CleanSvg | str:
-    """The cleaned SVG, or why it is refused. `raster_ok(data_uri)` vets embedded raster images."""
+def clean_svg(
+    data: bytes, raster_ok=lambda uri: True, max_elements: int = DEFAULT_MAX_ELEMENTS
+) -> CleanSvg | str:
+    """The cleaned SVG, or why it is refused. `raster_ok(data_uri)` vets embedded raster images;
+    at most `max_elements` elements may be drawn, references expanded."""
     if b"<!ENTITY" in data:  # checked before parsing: libxml2 would start expanding them
         return "SVG declares entities (<!ENTITY ...>); pubkit refuses them: export it again without a DTD"
     parser = etree.XMLParser(
@@ -130,7 +139,65 @@ def clean_svg(data: bytes, raster_ok=lambda uri: True) -> CleanSvg | str:
             elif name not in ("href", XLINK_HREF) and _external_url(value):
                 del el.attrib[name]
                 removed.append(f"removed the {local} attribute from <{qname.localname}>: it loads a file")
+    drawn = drawn_elements(root, max_elements)
+    if drawn is None:
+        return "SVG has <use> elements (or url(#id) references) that refer to each other in a loop"
+    if drawn > max_elements:
+        return (
+            f"SVG draws more than {max_elements:,} elements once its <use> references are expanded "
+            "(the limit, max_svg_elements in pubkit.toml)"
+        )
     return CleanSvg(etree.tostring(root, encoding="utf-8", xml_declaration=True), tuple(removed))
+
+
+def drawn_elements(root: etree._Element, limit: int) -> int | None:
+    """How many elements drawing `root` takes: each element once, plus, for each <use> and
+    each url(#id) in an attribute, what the element it names takes. None for a loop of
+    references. Counted without recursion (a chain of 10,000 references is fine), each element
+    once; counts beyond `limit` stop growing (the answer is then only "more than the limit")."""
+    ids = {el.get("id"): el for el in root.iter(etree.Element) if el.get("id")}
+
+    def references(el: etree._Element) -> list[etree._Element]:
+        named = []
+        if etree.QName(el).localname == "use":
+            href = (el.get(XLINK_HREF) or el.get("href") or "").strip()
+            if href.startswith("#") and href[1:] in ids:
+                named.append(ids[href[1:]])
+        for name, value in el.attrib.items():
+            if "url(" in value and name not in ("href", XLINK_HREF):
+                # A pattern, marker, mask or clip path is drawn where it is used; a gradient is not
+                # made of elements that are drawn.
+                named.extend(
+                    ids[i]
+                    for i in _URL_ID.findall(value)
+                    if i in ids and not etree.QName(ids[i]).localname.endswith("Gradient")
+                )
+        return named
+
+    cap = limit + 1
+    done: dict[etree._Element, int] = {}
+    active: set[etree._Element] = set()
+    stack: list[tuple[etree._Element, bool]] = [(root, False)]
+    while stack:
+        el, expanded = stack.pop()
+        if expanded:
+            active.discard(el)
+            total = 1 + sum(done[c] for c in el.iterchildren(etree.Element))
+            total += sum(done[r] for r in references(el))
+            done[el] = min(total, cap)
+            continue
+        if el in done:
+            continue
+        if el in active:
+            return None  # reached again while it is being counted: a loop
+        active.add(el)
+        stack.append((el, True))
+        for nxt in (*el.iterchildren(etree.Element), *references(el)):
+            if nxt in active:
+                return None
+            if nxt not in done:
+                stack.append((nxt, False))
+    return done[root]
 
 
 def keep_tail(el: etree._Element) -> None:

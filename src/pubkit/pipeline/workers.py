@@ -1,0 +1,273 @@
+"""Local worker processes that a build can stop one at a time.
+
+    pool = WorkerPool(workers, initializer, initargs)   forked now; each runs `initializer` (warms up)
+    for item, result in pool.map(function, items, limits): ...
+                                    `function(item)` in the workers, each result as it comes; a
+                                    Lost in its place when the worker had to be stopped or died
+    pool.close()
+
+Unlike concurrent.futures.ProcessPoolExecutor, whose workers share one queue of calls (a task
+stuck in C code cannot be stopped without breaking the pool, and a worker that dies takes every
+task then on the pool with it), each worker here has a pipe of its own and one task at a time.
+The pool knows which worker runs what since when: `limits(item)` gives a task's seconds and
+MiB; past its seconds (plus a grace, for the worker's own SIGALRM to act first: budget.py) the
+pool kills that worker, and a worker that dies or retires is replaced at once, so the pool keeps
+its size. No thread runs in this process, so forking a replacement is safe at any time.
+
+A worker that dies by a signal after growing close to its task's memory cap (sampled here from
+/proc while it works) is reported as having needed more memory: under RLIMIT_AS GLib aborts
+(SIGTRAP, SIGABRT) and other C code crashes (SIGSEGV) where Python would raise MemoryError.
+
+A worker closes the pool's ends of every pipe, so that should this process die (SIGKILL) it
+finds the end of its pipe once its task is done, and exits.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from . import budget
+
+GRACE_SECONDS = 2.0  # past a task's seconds, before the pool kills its worker
+SAMPLE_SECONDS = 0.25  # how often a busy worker's address space is looked at (when capped)
+WARM_SECONDS = 60.0  # a worker's start-up (WeasyPrint's import, the fonts) on a loaded machine
+STOP_SECONDS = 10.0  # a worker told to stop that has not exited by then is killed
+PIPE_BYTES = 32 * 1024  # a larger task goes through a file (scratch folder): never a blocked send
+CRASH_SIGNALS = {
+    getattr(signal, name, None) for name in ("SIGSEGV", "SIGABRT", "SIGTRAP", "SIGBUS", "SIGILL")
+}
+
+_TASK, _FILE, _STARTED, _RESULT, _LAST = b"T", b"F", b"S", b"R", b"X"
+
+
+@dataclass(frozen=True)
+class Lost:
+    """No result: `reason` is "time" (stopped past its seconds), "memory" (died at its cap) or
+    "died" (`detail` says how: the signal, or the exit code)."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing.Process
+    conn: Connection
+    item: Any = None
+    busy: bool = False
+    deadline: float | None = None
+    seconds: float | None = None
+    memory_mib: float | None = None
+    start_size: int = 0
+    peak: int | None = None
+
+
+class WorkerPool:
+    def __init__(self, workers: int, initializer: Callable | None = None, initargs: tuple = ()):
+        self._context = multiprocessing.get_context("fork")  # starts in milliseconds, shares imports
+        self._initializer = initializer
+        self._initargs = initargs
+        self._workers: list[_Worker] = []
+        for _ in range(workers):
+            self._workers.append(self._start())
+
+    @property
+    def pids(self) -> list[int]:
+        """The workers' process ids (live ones: a dead worker is replaced as soon as it is seen)."""
+        return [w.process.pid for w in self._workers]
+
+    def map(
+        self,
+        function: Callable[[Any], Any],
+        items: Iterable[Any],
+        limits: Callable[[Any], tuple[float | None, float | None]] = lambda item: (None, None),
+    ) -> Iterator[tuple[Any, Any]]:
+        """(item, function(item)) as each finishes, or (item, Lost). `items` is read at once (it
+        may be a generator doing work of its own between items), each going to a worker as soon
+        as one is free."""
+        backlog: deque = deque()
+        for item in items:
+            backlog.append(item)
+            self._dispatch(function, backlog, limits)
+        while True:
+            self._dispatch(function, backlog, limits)
+            busy = [w for w in self._workers if w.busy]
+            if not busy:
+                return
+            now = time.monotonic()
+            timeout = min([SAMPLE_SECONDS] + [max(w.deadline - now, 0) for w in busy if w.deadline])
+            ready = set(
+                wait([w.conn for w in self._workers] + [w.process.sentinel for w in self._workers], timeout)
+            )
+            for slot, worker in enumerate(self._workers):
+                if worker.conn in ready:
+                    outcome = self._receive(worker)
+                elif worker.process.sentinel in ready:
+                    outcome = self._died(worker)
+                elif worker.busy and worker.deadline is not None and time.monotonic() > worker.deadline:
+                    worker.process.kill()
+                    outcome = self._finished(worker, Lost("time"), replace=True)
+                else:
+                    if worker.busy and worker.memory_mib:
+                        worker.peak = max(worker.peak or 0, budget.vm_peak(worker.process.pid) or 0)
+                    continue
+                if outcome is None:  # a message that the task started
+                    continue
+                item, result, replace = outcome
+                if replace:
+                    self._workers[slot] = self._replace(worker)
+                if item is not _NOTHING:
+                    yield item, result
+
+    def close(self) -> None:
+        """Stop every worker: idle ones are told to exit (their exit handlers run), busy ones killed."""
+        for worker in self._workers:
+            if worker.busy:
+                worker.process.kill()
+            else:
+                try:
+                    worker.conn.send_bytes(b"")
+                except OSError:
+                    pass
+        deadline = time.monotonic() + STOP_SECONDS
+        for worker in self._workers:
+            worker.process.join(max(deadline - time.monotonic(), 0))
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe(duplex=True)
+        inherited = [w.conn for w in self._workers] + [ours]
+        process = self._context.Process(
+            target=_serve,
+            args=(theirs, inherited, self._initializer, self._initargs),
+            name="pubkit-worker",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.process.join(STOP_SECONDS)
+        if worker.process.exitcode is None:
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
+        return self._start()
+
+    def _dispatch(self, function, backlog: deque, limits) -> None:
+        for worker in self._workers:
+            if not backlog:
+                return
+            if worker.busy:
+                continue
+            item = backlog.popleft()
+            seconds, memory_mib = limits(item)
+            data = pickle.dumps((function, item), protocol=pickle.HIGHEST_PROTOCOL)
+            worker.item, worker.busy, worker.seconds, worker.memory_mib = item, True, seconds, memory_mib
+            worker.peak, worker.start_size = None, 0
+            # Until the worker says it has started (it may still be warming up), a long deadline.
+            worker.deadline = time.monotonic() + _allowance(seconds) + WARM_SECONDS if seconds else None
+            try:
+                if len(data) > PIPE_BYTES:  # a worker still warming up reads it late: never wait for it
+                    fd, name = tempfile.mkstemp(prefix="task-", suffix=".pickle")
+                    with os.fdopen(fd, "wb") as handle:
+                        handle.write(data)
+                    worker.conn.send_bytes(_FILE + os.fsencode(name))
+                else:
+                    worker.conn.send_bytes(_TASK + data)
+            except OSError:  # it died meanwhile: seen at its sentinel, and its task with it
+                pass
+
+    def _receive(self, worker: _Worker) -> tuple[Any, Any, bool] | None:
+        try:
+            message = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            return self._died(worker)
+        kind, body = message[:1], message[1:]
+        if kind == _STARTED:  # the clock starts now, not while the worker was still warming up
+            if worker.seconds:
+                worker.deadline = time.monotonic() + _allowance(worker.seconds)
+            if worker.memory_mib:
+                worker.start_size = budget.vm_size(worker.process.pid) or 0
+            return None
+        return self._finished(worker, pickle.loads(body), replace=kind == _LAST)
+
+    def _finished(self, worker: _Worker, result: Any, replace: bool) -> tuple[Any, Any, bool]:
+        item = worker.item
+        worker.item, worker.busy, worker.deadline = None, False, None
+        return item, result, replace
+
+    def _died(self, worker: _Worker) -> tuple[Any, Any, bool]:
+        worker.process.join(STOP_SECONDS)
+        if not worker.busy:
+            return _NOTHING, None, True
+        code = worker.process.exitcode
+        if code is not None and code < 0:
+            detail = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+            if (
+                worker.memory_mib
+                and -code in CRASH_SIGNALS
+                and budget.near_cap(worker.peak, worker.start_size, worker.memory_mib)
+            ):
+                return self._finished(worker, Lost("memory", detail), replace=True)
+        else:
+            detail = f"exit code {code}"
+        return self._finished(worker, Lost("died", detail), replace=True)
+
+
+_NOTHING = object()
+
+
+def _allowance(seconds: float) -> float:
+    """How long the pool lets a task run: its seconds, then a grace for its own SIGALRM to act."""
+    return seconds + GRACE_SECONDS + seconds / 10
+
+
+def _serve(conn: Connection, inherited: list[Connection], initializer, initargs) -> None:
+    """A worker's life: warm up, then one task at a time until told to stop (an empty message),
+    the pool is gone, or a task spoiled this process (budget.spoiled)."""
+    for other in inherited:
+        other.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the pool stops its workers
+    budget.spoiled = False  # whatever befell the process it was forked from
+    budget.allow_memory_limit()
+    try:
+        if initializer is not None:
+            initializer(*initargs)
+        while True:
+            message = conn.recv_bytes()
+            if not message:
+                return
+            if message[:1] == _FILE:
+                name = os.fsdecode(message[1:])
+                with open(name, "rb") as handle:
+                    data = handle.read()
+                os.unlink(name)
+            else:
+                data = message[1:]
+            function, item = pickle.loads(data)
+            conn.send_bytes(_STARTED)
+            result = function(item)
+            last = budget.spoiled
+            conn.send_bytes(
+                (_LAST if last else _RESULT) + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            )
+            if last:
+                return
+    except (EOFError, OSError):  # the pool is gone (killed): nobody wants the result
+        return
