@@ -24,6 +24,7 @@ finds the end of its pipe once its task is done, and exits.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -182,11 +183,12 @@ class WorkerPool:
             worker.peak, worker.start_size = None, 0
             # Until the worker says it has started (it may still be warming up), a long deadline.
             worker.deadline = time.monotonic() + _allowance(seconds) + WARM_SECONDS if seconds else None
+            # A large task goes through a file: a worker still warming up reads it late, and the
+            # parent must not wait for it. Where no file can hold it (a full disk, a file size
+            # limit), the pipe, which may wait until the worker reads.
+            name = _to_file(data) if len(data) > PIPE_BYTES else None
             try:
-                if len(data) > PIPE_BYTES:  # a worker still warming up reads it late: never wait for it
-                    fd, name = tempfile.mkstemp(prefix="task-", suffix=".pickle")
-                    with os.fdopen(fd, "wb") as handle:
-                        handle.write(data)
+                if name is not None:
                     worker.conn.send_bytes(_FILE + os.fsencode(name))
                 else:
                     worker.conn.send_bytes(_TASK + data)
@@ -231,6 +233,23 @@ class WorkerPool:
 
 
 _NOTHING = object()
+
+
+def _to_file(data: bytes) -> str | None:
+    """`data` in a new file of the temporary (scratch) folder: its name, or None when it cannot be
+    written whole."""
+    try:
+        fd, name = tempfile.mkstemp(prefix="task-", suffix=".pickle")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None
+    return name
 
 
 def _allowance(seconds: float) -> float:
