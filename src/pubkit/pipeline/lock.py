@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
+from .scratch import missing_ancestor
 
 try:
     import fcntl
@@ -78,7 +79,7 @@ def output_lock(
             raise _taken(shown, wait, os.getpid())
     try:
         if held.depth == 0:
-            made = _missing_ancestor(shown.absolute())
+            made = missing_ancestor(shown.absolute())
             try:
                 held.fd = _acquire(shown, deadline, wait, waiting)
             except BaseException:
@@ -187,12 +188,3 @@ def _taken(out: Path, wait: float | None, pid: int | None) -> PubkitError:
             )
         ]
     )
-
-
-def _missing_ancestor(path: Path) -> Path | None:
-    missing = None
-    for folder in (path, *path.parents):
-        if os.path.lexists(folder):
-            break
-        missing = folder
-    return missing

@@ -78,7 +78,7 @@ def remove_stale_temporaries(folder: Path) -> int:
         return 0
     for tmp in candidates:
         pid = tmp.name.removesuffix(TMP_SUFFIX).rsplit(".", 2)[-2]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             try:
                 tmp.unlink()
                 removed += 1
@@ -87,13 +87,16 @@ def remove_stale_temporaries(folder: Path) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
+    except OSError:  # an absurd pid
+        return False
     return True
 
 

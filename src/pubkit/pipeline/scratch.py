@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from .outputs import process_alive
+
 try:
     import fcntl
 except ImportError:  # not on a POSIX system: a killed build's folder is known by its pid only
@@ -159,7 +161,7 @@ def sweep(base: Path, prefix: str = "") -> int:
         pid = entry.name.removeprefix(prefix).split("-", 1)[0] if entry.name.startswith(prefix) else ""
         if not pid.isdigit() or entry.is_symlink() or not entry.is_dir():
             continue
-        if _process_alive(int(pid)) or _locked(entry):
+        if process_alive(int(pid)) or _locked(entry):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += not entry.exists()
@@ -168,7 +170,7 @@ def sweep(base: Path, prefix: str = "") -> int:
 
 def _create(out_dir: str | Path) -> _Scratch:
     base = Path(out_dir).absolute() / SCRATCH_DIR
-    made = _missing_ancestor(base)
+    made = missing_ancestor(base)
     try:
         folder, lock = _make(base, "")
         return _Scratch(folder, lock, base, made)
@@ -239,19 +241,7 @@ def _locked(folder: Path) -> bool:
     return False
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    except OSError:  # an absurd pid
-        return False
-    return True
-
-
-def _missing_ancestor(path: Path) -> Path | None:
+def missing_ancestor(path: Path) -> Path | None:
     """The outermost folder of `path` that does not exist yet (made for the scratch, removed after)."""
     missing = None
     for folder in (path, *path.parents):
