@@ -90,7 +90,7 @@ def paragraphs(n: int) -> str:
 KINDS: dict[str, tuple[Callable[[int], str], int]] = {
     "headings": (headings, 60),  # 960 <= max_headings 1000
     "same-id headings": (same_id_headings, 60),
-    "table rows": (table_rows, 150),  # 2400 <= max_table_rows 5000
+    "table rows": (table_rows, 100),  # 1600 <= max_table_rows 2000
     "links to missing ids": (missing_links, 250),  # 4000 warnings, 100 shown
     "inline HTML": (inline_html, 100),
     "footnotes": (footnotes, 100),

@@ -145,6 +145,32 @@ def test_each_input_of_the_issue_ends_built_or_with_one_line(tmp_path: Path, nam
         )
 
 
+@pytest.mark.parametrize("unit", ["[a](", "![a](", "[a][", "<b x ", "[^", "*[A]: b\n", "***\n", "[r]: /x\n"])
+def test_ten_thousand_unclosed_constructs_end_built(tmp_path: Path, unit: str):
+    """Shapes of the issue's `[` and `<a `: each once made Python-Markdown walk to the end of
+    the text (a `(` no `)` closes, a `<b` no `>` closes), or search the rest of a block again
+    for each line it took (abbreviations, rules, link definitions)."""
+    project = make_project(tmp_path)
+    (project / "manuscripts" / "open.md").write_text(HEAD + unit * 10_000 + "\n", encoding="utf-8")
+    result = run_build(project)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (project / "out" / "open.pdf").is_file() and (project / "out" / "open.epub").is_file()
+
+
+def test_five_thousand_calls_of_one_footnote_end_built(tmp_path: Path):
+    """Each call of a note once tried every name taken by the calls before it."""
+    project = make_project(tmp_path)
+    body = "".join(f"Claim {i}.[^src] " for i in range(5_000)) + "\n\n[^src]: The one source.\n"
+    (project / "manuscripts" / "cited.md").write_text(HEAD + body, encoding="utf-8")
+    result = run_build(project)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(project / "out" / "cited.epub") as epub:
+        body_xhtml = next(epub.read(n) for n in epub.namelist() if n.endswith("body.xhtml"))
+    assert body_xhtml.count(b'role="doc-noteref"') == 5_000
+    assert body_xhtml.count(b'role="doc-backlink"') == 5_000  # one back to each call
+
+
 # -- each limit, lowered so that a small manuscript meets it -------------------------------
 
 
@@ -378,6 +404,8 @@ PIECES = [
     "1. ", "x", "word ", "<div>", "</div>", '"', "'", '<a href="#x">', "</a>", "![i](p.png)",
     "[l](#x)", "[r]: http://x\n", "[r]", "[r][]", "{#id}", "\\", "&amp;", "<!--", "-->", ">",
     '<span x=">"', "```\n", "Term\n: def\n", "*[HTML]: Hyper\n", "HTML", "<", "=", "/", "--", "...",
+    "[a](", "](", '[a](b "t")', "(<b>)", "[a](b (c)", "![i](", "[^1]:", "<p>", "</p>", "\n    code\n",
+    "***\n", "---\n", "===\n", "a\n=\n", "*[A]: b\n", "> q\n", "\n# h\n", "[^2]: n\n", ": d\n", "1. a\n",
 ]  # fmt: skip
 
 

@@ -21,7 +21,7 @@ Limits, each checked before the stage it protects (limits.py); a manuscript over
 max_manuscript_kb = 1024     the manuscript file (about 170,000 words, 350 pages)
 max_paragraph_kb = 200       one paragraph (a run of lines without a blank line)
 max_headings = 1000          headings in the body
-max_table_rows = 5000        rows in one table
+max_table_rows = 2000        rows in one table
 max_image_megapixels = 400   all raster images of the book together
 max_svg_elements = 50000     elements of one SVG image, each <use> counted as what it draws
 max_data_uri_kb = 512        one data: URI (an image written into the manuscript)
@@ -60,7 +60,7 @@ class Settings:
     max_manuscript_kb: int = 1024
     max_paragraph_kb: int = 200
     max_headings: int = 1000
-    max_table_rows: int = 5000
+    max_table_rows: int = 2000
     max_image_megapixels: float = 400
     max_svg_elements: int = 50000
     max_data_uri_kb: int = 512

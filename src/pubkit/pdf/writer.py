@@ -310,9 +310,10 @@ def _layout(book: Book, options: PdfOptions, page_css: str, blank_end: bool = Fa
             break
         blocks = page_break_blocks(document, late)
         stuck = frozenset(name for name in late if blocks[name] <= ends)
-        ends = ends.union(*blocks.values())
-        push_hard |= stuck & push
-        push |= stuck
+        mended = (push | stuck, push_hard | (stuck & push), ends.union(*blocks.values()))
+        if mended == (push, push_hard, ends):
+            break  # nothing more to mend: another pass would lay out the same book again
+        push, push_hard, ends = mended
     return document, (push, push_hard, ends, fit)
 
 

@@ -8,6 +8,11 @@ only change how long it takes to get there:
   `insert(0, ...)`), one memmove of the whole list per block; a reversed list makes that O(1).
 - tables: the table processor's test splits the whole block into lines each time it is asked,
   and a block of 20,000 headings is asked 20,000 times; it needs only the first rows.
+- block tests: a processor that takes the first lines of a block (a heading, a rule, an
+  abbreviation or footnote definition) puts the rest back, and every processor before it
+  searches that rest again for its own kind of line (the heading's, the rule's, the quote's):
+  20,000 abbreviations, rules or underlined headings in one block took minutes. A search of a
+  block's rest is now answered from the search of the whole where it can be.
 - brackets: links and images look for the `]` that closes each `[` by walking the rest of the
   paragraph, so 10,000 unclosed `[` walk it 10,000 times; the closing brackets of a text are
   now found once.
@@ -16,14 +21,22 @@ only change how long it takes to get there:
   parts (15,000 links, 25,000 inline tags).
 - raw HTML: a start tag that no `>` ever closes (`<a <a <a ...`) makes the HTML parser scan
   to the end of the document once per `<`; where no `>` follows at all, a `<` is text at once.
-- footnotes: a reference's number was found by `list(footnotes).index(id)`, and each
-  reference checked a list for earlier ones.
+- footnotes: a reference's number was found by `list(footnotes).index(id)`, each reference
+  checked a list for earlier ones, the n-th call of one note tried n names for its id, and each
+  `[^` that no `]` follows made the reference pattern scan to the end of the text.
+- links: each `[a](` that no `)` closes walked to the end of the text, as brackets did.
+
+Still quadratic (rare, and bounded by max_paragraph_kb and max_manuscript_kb, not fixed here):
+thousands of start tags whose only `>` sit inside quoted values (`<a x=">"` repeated: the HTML
+parser's scan of each reaches the end), unclosed `[a](` followed somewhere by a quote (the
+walk that tracks a link title), and the rebuilding of a paragraph's text for each inline match.
 
 Adapted from Python-Markdown (BSD licence, (c) 2007-2023 The Python Markdown Project).
 """
 
 from __future__ import annotations
 
+import sys
 import types
 import xml.etree.ElementTree as etree
 from bisect import bisect_left
@@ -31,7 +44,7 @@ from collections import deque
 
 import markdown
 from markdown import util
-from markdown.extensions.footnotes import FootnoteExtension, FootnoteInlineProcessor
+from markdown.extensions.footnotes import RE_REF_ID, FootnoteExtension, FootnoteInlineProcessor
 from markdown.extensions.tables import PIPE_LEFT, PIPE_NONE, PIPE_RIGHT, TableProcessor
 from markdown.htmlparser import HTMLExtractor
 from markdown.inlinepatterns import LinkInlineProcessor
@@ -42,14 +55,19 @@ from markdown.treeprocessors import InlineProcessor
 def linearise(md: markdown.Markdown) -> markdown.Markdown:
     """Install the fixes on `md` (built with pubkit's extensions); returns `md`."""
     md.parser.parseChunk = types.MethodType(_parse_chunk, md.parser)
-    if "table" in md.parser.blockprocessors:
-        table = md.parser.blockprocessors["table"]
-        table.test = types.MethodType(_table_test, table)
+    blocks = md.parser.blockprocessors
+    if "table" in blocks:
+        blocks["table"].test = types.MethodType(_table_test, blocks["table"])
+    for name in _SEARCHING_TESTS:
+        if name in blocks:
+            _search_each_rest_once(blocks[name], name)
     for pattern in md.inlinePatterns:
         if isinstance(pattern, LinkInlineProcessor):
             pattern.getText = types.MethodType(_get_text, pattern)
+            pattern.getLink = types.MethodType(_get_link, pattern)
         if isinstance(pattern, FootnoteInlineProcessor):
             pattern.handleMatch = types.MethodType(_footnote_match, pattern)
+            pattern.compiled_re = _UpToLast(pattern.compiled_re, "]")
             _index_footnote_refs(pattern.footnotes)
     for item in list(md.treeprocessors._priority):  # "inline", and smarty's own
         processor = md.treeprocessors[item.name]
@@ -147,11 +165,79 @@ def _table_test(self: TableProcessor, parent: etree.Element, block: str) -> bool
     return is_table
 
 
+# -- block tests ---------------------------------------------------------------------------
+
+# Block processors whose test searches the whole block (by name: their regex attribute).
+_SEARCHING_TESTS = {
+    "hashheader": "RE",
+    "hr": "SEARCH_RE",
+    "deflist": "RE",
+    "quote": "RE",
+    "footnote": "RE",  # its test says yes to every block; its run searches and says no
+    "abbr": "RE",  # likewise
+}
+
+
+class _RestSearch:
+    """`regex.search(block)` for blocks that are often the rest of the block before (the same
+    text without its first lines). Each of these regexes matches from the start of a line and
+    looks no further back than that line, so in a rest that starts at a line of the whole:
+    no match in the whole means none in the rest; a first match in the rest's part of the
+    whole is the rest's first match."""
+
+    def __init__(self, regex):
+        self.regex = regex
+        self.block: str | None = None
+        self.start: int | None = None  # where the first match in `block` starts, or None
+
+    def search(self, block: str):
+        whole, start = self.block, self.start
+        if whole is not None and len(block) <= len(whole) and whole.endswith(block):
+            offset = len(whole) - len(block)
+            if offset == 0 or whole[offset - 1] == "\n":
+                if start is None:
+                    self.block = block
+                    return None
+                if start >= offset:
+                    match = self.regex.search(block, start - offset)
+                    if match is not None and match.start() == start - offset:
+                        self.block, self.start = block, match.start()
+                        return match
+        match = self.regex.search(block)
+        self.block, self.start = block, (match.start() if match else None)
+        return match
+
+
+def _search_each_rest_once(processor, name: str) -> None:
+    search = _RestSearch(getattr(processor, _SEARCHING_TESTS[name])).search
+
+    if name == "hr":
+
+        def test(parent, block):  # HRProcessor.test keeps its match for run()
+            match = search(block)
+            if match:
+                processor.match = match
+            return bool(match)
+
+    elif name == "quote":
+
+        def test(parent, block):  # as BlockQuoteProcessor.test
+            return search(block) is not None and not util.nearing_recursion_limit()
+
+    else:  # footnote and abbr: run() finds nothing where the search found nothing
+
+        def test(parent, block):
+            return search(block) is not None
+
+    processor.test = test
+
+
 # -- brackets ------------------------------------------------------------------------------
 
 
 class _Closers:
-    """For a text: where the brackets opened at each position close, found in one pass.
+    """For a text: where the brackets ([ ], or ( ) for links) opened at each position close,
+    found in one pass.
 
     `close(i)` is the first position p >= i at which text[i:p+1] closes one bracket more than it
     opens: what LinkInlineProcessor.getText finds by counting from i (just after a `[`). It
@@ -159,12 +245,12 @@ class _Closers:
     differs only before i (the inline processor replaces each match, left to right, by a
     placeholder and goes on after it)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, pair: str = "[]"):
         self.text = text
-        self.positions = [i for i, c in enumerate(text) if c in "[]"]
+        self.positions = [i for i, c in enumerate(text) if c in pair]
         closes: list[int | None] = [None] * (len(self.positions) + 1)
         for k in range(len(self.positions) - 1, -1, -1):
-            if text[self.positions[k]] == "]":
+            if text[self.positions[k]] == pair[1]:
                 closes[k] = k
             else:  # a "[" opens one more: its own close, then one more after it
                 inner = closes[k + 1]
@@ -193,6 +279,28 @@ def _get_text(self: LinkInlineProcessor, data: str, index: int) -> tuple[str, in
     if end is None:
         return data[index:], len(data), False
     return data[index:end], end + 1, True
+
+
+def _get_link(self: LinkInlineProcessor, data: str, index: int) -> tuple[str, str | None, int, bool]:
+    """LinkInlineProcessor.getLink (the `(href "title")` after `[text]`). Its walk to the `)`
+    that closes the `(` is quadratic for many unclosed `[a](`; where no quote follows (no title
+    to track), the closing `)` is looked up instead, as brackets are."""
+    match = self.RE_LINK.match(data, pos=index)
+    if not match or match.group(1):
+        return LinkInlineProcessor.getLink(self, data, index)
+    start = match.end()
+    quotes = getattr(self, "_pubkit_quotes", None)
+    if quotes is None or quotes[0] is not data:
+        quotes = self._pubkit_quotes = (data, max(data.rfind("'"), data.rfind('"')))
+    if quotes[1] >= start:  # a title may follow: Python-Markdown's own walk
+        return LinkInlineProcessor.getLink(self, data, index)
+    closers = getattr(self, "_pubkit_parens", None)
+    if closers is None or not closers.serves(data, start):
+        closers = self._pubkit_parens = _Closers(data, "()")
+    end = closers.close(data, start)
+    if end is None:  # unclosed: the walk went to the end of the text
+        return "", None, len(data), False
+    return self.unescape(data[start:end]).strip(), None, end + 1, True
 
 
 # -- inline --------------------------------------------------------------------------------
@@ -362,6 +470,20 @@ class _HtmlBlockPreprocessor(HtmlBlockPreprocessor):
 # -- footnotes -----------------------------------------------------------------------------
 
 
+class _UpToLast:
+    """A compiled pattern whose every match ends with `close`, searched only up to the text's
+    last `close`: an attempt after it fails at once instead of reading to the end."""
+
+    def __init__(self, regex, close: str):
+        self.regex, self.close = regex, close
+
+    def finditer(self, string: str, pos: int = 0, endpos: int = sys.maxsize):
+        return self.regex.finditer(string, pos, min(endpos, string.rfind(self.close) + 1))
+
+    def __getattr__(self, name: str):
+        return getattr(self.regex, name)
+
+
 class _RefOrder(list):
     """FootnoteExtension.footnote_order with a set beside it: `id in order` without a scan."""
 
@@ -379,12 +501,33 @@ class _RefOrder(list):
 
 def _index_footnote_refs(extension: FootnoteExtension) -> None:
     reset = extension.reset
+    last: dict[str, str] = {}  # reference as made -> the last unique name it was given
 
     def reset_with_index() -> None:
         reset()
         extension.footnote_order = _RefOrder()
+        last.clear()
+
+    def unique_ref_from_last(reference: str, found: bool = False) -> str:
+        """FootnoteExtension.unique_ref, which tries fnref-1, fnref2-1, fnref3-1 ... until one
+        is free: 10,000 tries for the 10,000th call of one note. Those it tried before are
+        still taken, so it goes on from the last one it gave: the same names."""
+        if not found:
+            return reference
+        separator = extension.get_separator()
+        candidate = last.get(reference, reference)
+        while candidate in extension.used_refs:
+            ref, rest = candidate.split(separator, 1)
+            match = RE_REF_ID.match(ref)
+            numbered = f"{match.group(1)}{int(match.group(2)) + 1}" if match else f"{ref}2"
+            candidate = f"{numbered}{separator}{rest}"
+        extension.used_refs.add(candidate)
+        extension.found_refs[reference] = extension.found_refs.get(reference, 0) + 1
+        last[reference] = candidate
+        return candidate
 
     extension.reset = reset_with_index
+    extension.unique_ref = unique_ref_from_last
     extension.footnote_order = _RefOrder(extension.footnote_order)
 
 

@@ -32,7 +32,7 @@ _REMOVE = {
     "discard",
     "iframe",
 }
-_URL = re.compile(r"""url\(\s*['"]?\s*([^'")\s]*)""", re.IGNORECASE)
+_URL = re.compile(r"""url\(\s*+['"]?\s*+([^'")\s]*)""", re.IGNORECASE)  # possessive: linear
 _RASTER = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
 _URL_ID = re.compile(r"""url\(\s*+['"]?\s*+#([^'")\s]+)""", re.IGNORECASE)
 DEFAULT_MAX_ELEMENTS = 50_000  # Settings.max_svg_elements
