@@ -14,11 +14,12 @@ want_bench=0
 [[ "${1:-}" == "--bench" ]] && want_test=1 && want_bench=1
 
 # Debian packages: WeasyPrint's Pango stack, HarfBuzz subsetting (fast font subsetting), the CMYK ICC
-# profiles of libgs-common (press PDFs), Noto CJK for Chinese, Japanese and Korean text the theme's
+# profiles of libgs-common (press PDFs), Noto Core (Arabic, Hebrew, Devanagari, Bengali, Ethiopic,
+# Nastaliq for Urdu ...) and Noto CJK for Chinese, Japanese and Korean: the scripts the theme's
 # fonts do not cover and Noto Color Emoji (else those characters print as boxes, and pubkit warns),
 # a Java runtime for EPUBCheck and Chromium and Node.js for Ace by DAISY (`pubkit check`); for the
 # tests poppler-utils (pdffonts, pdftotext, pdftoppm).
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-cjk fonts-noto-color-emoji
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
       chromium)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
 command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)

@@ -84,12 +84,25 @@ def test_both_backends_read_the_same_fragments():
 
 def test_credit_labels():
     from pubkit.model import Person
+    from pubkit.rendering.labels import english, load_labels
+    from pubkit.rendering.theme import bundled_styles
 
-    assert credit_label(Person("A"), reviewer=False) == "Written by"
-    assert credit_label(Person("R", role="Medical Reviewer"), reviewer=True) == "Medically reviewed by"
-    assert credit_label(Person("R", role="clinical review"), reviewer=True) == "Clinically reviewed by"
-    assert credit_label(Person("R"), reviewer=True) == "Reviewed by"
-    assert credit_label(Person("R", role="Fact Checker"), reviewer=True) == "Reviewed by (Fact Checker)"
+    chain = (bundled_styles() / "default",)
+    en = english(chain)
+    assert credit_label(Person("A"), False, en) == ("Written by", False)
+    assert credit_label(Person("R", role="Medical Reviewer"), True, en) == ("Medically reviewed by", False)
+    assert credit_label(Person("R", role="clinical review"), True, en) == ("Clinically reviewed by", False)
+    assert credit_label(Person("R"), True, en) == ("Reviewed by", False)
+    assert credit_label(Person("R", role="Fact Checker"), True, en) == ("Fact-checked by", False)
+    # A role pubkit does not know is shown as written, not wrapped in English.
+    own_role = "Revisión farmacéutica"
+    assert credit_label(Person("R", role=own_role), True, en) == (own_role, True)
+    es = load_labels(chain, "es")[0]
+    medical = es.text("medically_reviewed_by")
+    assert credit_label(Person("R", role="Medical Reviewer"), True, es) == (medical, False)
+    # ... and the role written as the label in the book's own language is that label.
+    own = es.text("medically_reviewed_by")
+    assert credit_label(Person("R", role=own.upper()), True, es) == (own, False)
 
 
 def test_smart_punctuation_is_unicode_not_entities():

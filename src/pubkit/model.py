@@ -10,6 +10,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rendering.labels import Labels
 
 # A book without `identifier` or `isbn` is named by a UUID derived from its slug: the same on
 # every build, and the one `pubkit new` writes into a starter's (commented) `identifier:`.
@@ -18,6 +22,15 @@ SLUG_NAMESPACE = uuid.UUID("6f0b2a52-6d2b-4d3e-9a57-0f6c5d9e8c11")
 
 def slug_identifier(slug: str) -> str:
     return f"urn:uuid:{uuid.uuid5(SLUG_NAMESPACE, slug)}"
+
+
+def book_identifier(identifier: str, isbn: str, slug: str) -> str:
+    """`identifier`, else urn:isbn from `isbn`, else a UUID derived from the slug."""
+    if identifier:
+        return identifier
+    if isbn:
+        return "urn:isbn:" + isbn.replace("-", "").replace(" ", "")
+    return slug_identifier(slug)
 
 
 RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "syr", "ug", "ur", "yi"}
@@ -49,7 +62,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Disclaimer:
-    title: str
+    title: str  # "" when the manuscript gives none: the theme's word for "Disclaimer"
     text: str  # Markdown
 
 
@@ -75,6 +88,10 @@ class Manuscript:
     isbn: str = ""
     cover: Path | None = None
     profile: tuple[str, ...] = ()  # PDF profiles asked for by the front matter
+    # `labels:` of the front matter: (message name, text, line), overriding the theme's words
+    labels: tuple[tuple[str, str, int | None], ...] = ()
+    translation_of: str = ""  # the slug of the manuscript this one translates
+    translation_key: str = ""  # shared by the translations of one article
 
     @property
     def source_dir(self) -> Path:
@@ -120,6 +137,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """Another language's manuscript of the same article (`translation_of`, `translation_key`)."""
+
+    slug: str
+    lang: str
+    title: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class Book:
     manuscript: Manuscript
     pages: tuple[Page, ...]
@@ -130,6 +157,8 @@ class Book:
     images_without_alt: int = 0
     has_footnotes: bool = False
     warnings: tuple = ()  # Diagnostic: what the reader of the book may miss (no alt text, ...)
+    labels: Labels | None = field(default=None, repr=False)  # the book's words, in its language
+    translations: tuple[Translation, ...] = ()  # the same article in other languages
 
     @property
     def direction(self) -> str:

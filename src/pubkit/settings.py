@@ -27,6 +27,9 @@ max_svg_elements = 50000     elements of one SVG image, each <use> counted as wh
 max_data_uri_kb = 512        one data: URI (an image written into the manuscript)
 max_warnings = 100           warnings shown per manuscript; the rest as "... and N more warnings"
 
+[labels]                     the theme's words changed for every manuscript, by message name:
+reviewed_by = "Revisado por" (the names are those of styles/default/locale/pubkit.pot)
+
 Remote images are only downloaded with `pubkit build --allow-remote`; no setting turns that on.
 """
 
@@ -68,6 +71,8 @@ class Settings:
     timeout: float = 300.0
     max_memory_mb: float = 2048.0
     allow_remote: bool = False  # only from the command line (--allow-remote)
+    # [labels]: the theme's words changed for every manuscript: (name, text, line in pubkit.toml)
+    labels: tuple[tuple[str, str, int | None], ...] = ()
 
     def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -76,7 +81,7 @@ class Settings:
 _TYPES: dict[str, type | tuple[type, ...]] = {
     f.name: {"bool": bool, "float": (int, float), "int": int}.get(str(f.type), str)
     for f in fields(Settings)
-    if f.name != "allow_remote"
+    if f.name not in ("allow_remote", "labels")
 }
 BUDGET_SETTINGS = ("timeout", "max_memory_mb")  # bound a build, do not shape its outputs
 _THEME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
@@ -120,8 +125,14 @@ def load_settings(root: Path) -> Settings:
     values: dict = {}
     for key, value in section.items():
         line = _line_of_key(path, key)
-        if key not in _TYPES:
-            hint = difflib.get_close_matches(key, sorted(_TYPES), n=1)
+        if key == "labels":
+            labels = _labels(path, value)
+            if isinstance(labels, Diagnostic):
+                problems.append(labels)
+            else:
+                values[key] = labels
+        elif key not in _TYPES:
+            hint = difflib.get_close_matches(key, [*_TYPES, "labels"], n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             problems.append(Diagnostic(path, line, f"unknown setting '{key}'{suggestion}"))
         elif key == "profile":
@@ -160,6 +171,20 @@ def load_settings(root: Path) -> Settings:
     if problems:
         raise PubkitError(problems)
     return Settings(**values)
+
+
+def _labels(path: Path, value: object) -> tuple[tuple[str, str, int | None], ...] | Diagnostic:
+    """The [labels] table: message names to text (the names are checked with the theme)."""
+    if not isinstance(value, dict):
+        return Diagnostic(
+            path, _line_of_key(path, "labels"), 'labels must be a table: [labels] name = "text"'
+        )
+    found = []
+    for name, text in value.items():
+        if not isinstance(text, str):
+            return Diagnostic(path, _line_of_key(path, name), f"labels: '{name}' must be text")
+        found.append((name, text, _line_of_key(path, name)))
+    return tuple(found)
 
 
 def _line_of_key(path: Path, key: str) -> int | None:

@@ -9,7 +9,9 @@ EPUBCheck runs once for all the books (one JVM).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,13 +61,19 @@ def _check_many(
     ready = [o for o in outcomes if o.status != "failed"]
     epubs = [out_dir / f"{o.source.stem}.epub" for o in ready]
     reports = iter(run_epubcheck_many(epubs) if ready and "EPUBCheck" not in missing else ())
+    report_of = {id(o): next(reports, None) for o in ready}
     use_ace = ace and "Ace" not in missing
-    return [
-        PubkitError(o.errors)
-        if o.status == "failed"
-        else _findings(o, out_dir, next(reports, None), use_ace, tuple(missing.values()))
-        for o in outcomes
-    ]
+    not_run = tuple(missing.values())
+
+    def result(o: Outcome) -> CheckResult | PubkitError:
+        if o.status == "failed":
+            return PubkitError(o.errors)
+        return _findings(o, out_dir, report_of[id(o)], use_ace, not_run)
+
+    # Ace runs a browser per book, most of its time in another process: books side by side.
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(outcomes)))
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(result, outcomes))
 
 
 def unavailable_checkers(ace: bool = True) -> dict[str, str]:
@@ -103,6 +111,9 @@ def _findings(
         for d in (report.diagnostics if report else ())
     )
     findings.extend(check_store_rules(epub))
+    from .translations import stale_translations
+
+    findings.extend(stale_translations(path))
     from .pdfcheck import check_pdf
 
     for profile, pdf in (

@@ -42,18 +42,15 @@ def assess(book: Book) -> Accessibility:
     if book.has_footnotes:
         features.append("annotations")
     conforms = not gaps
+    labels = book.labels
+    if labels is None:  # a Book made by hand: the bundled theme's English
+        from ..rendering.labels import english
+        from ..rendering.theme import bundled_styles
+
+        labels = english((bundled_styles().resolve() / "default",))
     if conforms:
-        summary = (
-            f"This publication conforms to {CONFORMS_TO}. It has a table of contents, headings for "
-            "structural navigation, a logical reading order"
-            + (", text alternatives for every image" if book.assets else "")
-            + ", and no flashing, motion or sound hazards."
-        )
+        key = "a11y_conforms_images" if book.assets else "a11y_conforms"
+        summary = labels.text(key, standard=CONFORMS_TO)
     else:
-        summary = (
-            "This publication has a table of contents, headings for structural navigation and a logical "
-            "reading order, and no hazards; it does not claim WCAG conformance because it has "
-            + "; ".join(gaps)
-            + "."
-        )
+        summary = labels.text("a11y_missing_alt", count=book.images_without_alt)
     return Accessibility(modes, tuple(sufficient), tuple(features), ("none",), summary, conforms, tuple(gaps))

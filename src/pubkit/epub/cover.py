@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -95,10 +96,11 @@ def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
     m = book.manuscript
     if m.cover is not None:
         return supplied_cover(m), []
-    from ..rendering.renderer import credit_label
+    from ..rendering.renderer import review_line
 
-    byline = ", ".join(a.display_name for a in m.authors)
-    review = "; ".join(f"{credit_label(r, True)} {r.display_name}" for r in m.reviewers)
+    labels = book.labels
+    byline = labels.join(labels.person(a) for a in m.authors)
+    review = "; ".join(review_line(r, labels, isolated=True) for r in m.reviewers)
     from ..rendering.theme import Theme, bundled_styles
 
     theme = Theme.at(book.theme_dir)
@@ -153,12 +155,18 @@ def _draw_lines(draw, lines, font, y, fill, direction, leading) -> int:
 
 def _font_for(text: str, preferred: Path, problems: list[str]) -> Path:
     """`preferred` when it has every glyph of `text`, else a machine font that has them."""
-    missing = [ch for ch in text if not ch.isspace() and ord(ch) not in _cmap(preferred)]
+    drawn = [ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf"]  # not FSI, ZWJ
+    missing = [ch for ch in drawn if ord(ch) not in _cmap(preferred)]
     if not missing:
         return preferred
-    found = _fontconfig_file(missing[0], bold="Bold" in preferred.name)
-    if found is not None and all(ord(ch) in _cmap(found) for ch in missing):
-        return found
+    bold = "Bold" in preferred.name
+    # One font for the whole line (Pillow has no fallback): an Arabic name of a Latin one needs a
+    # font with both; failing that, one with the characters the theme's font lacks.
+    everything = "".join(sorted(set(drawn)))
+    for wanted in (everything, "".join(sorted(set(missing)))):
+        found = _fontconfig_file(wanted, bold)
+        if found is not None and all(ord(ch) in _cmap(found) for ch in wanted):
+            return found
     problems.append(
         f"no font covers {''.join(dict.fromkeys(missing))[:10]!r}; the generated cover shows "
         "boxes for them (install a font for this script, e.g. Debian fonts-noto-cjk, or set 'cover')"
@@ -175,12 +183,14 @@ def _cmap(path: Path) -> frozenset[int]:
 
 
 @cache
-def _fontconfig_file(ch: str, bold: bool) -> Path | None:
-    if shutil.which("fc-list") is None:
+def _fontconfig_file(chars: str, bold: bool) -> Path | None:
+    """A machine font that has every one of `chars` (fontconfig's charset match)."""
+    if shutil.which("fc-list") is None or not chars:
         return None
     style = ":style=Bold" if bold else ""
+    charset = " ".join(f"{ord(ch):x}" for ch in chars[:500])
     result = subprocess.run(
-        ["fc-list", f":charset={ord(ch):x}{style}", "--format", "%{file}\n"],
+        ["fc-list", f":charset={charset}{style}", "--format", "%{file}\n"],
         capture_output=True,
         text=True,
         check=False,

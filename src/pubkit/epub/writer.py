@@ -19,7 +19,7 @@ from ebooklib import epub
 from lxml import etree
 
 from ..manuscript.dates import build_timestamp
-from ..model import Asset, Book, Manuscript, slug_identifier
+from ..model import Asset, Book, Manuscript, Translation, book_identifier
 from ..rendering.renderer import heading_tree
 from ..rendering.theme import Theme
 from .a11y import CONFORMS_TO, assess
@@ -43,11 +43,7 @@ class Document:
 
 def identifier(manuscript: Manuscript) -> str:
     """`identifier`, else urn:isbn from `isbn`, else a UUID derived from the slug."""
-    if manuscript.identifier:
-        return manuscript.identifier
-    if manuscript.isbn:
-        return "urn:isbn:" + manuscript.isbn.replace("-", "").replace(" ", "")
-    return slug_identifier(manuscript.slug)
+    return book_identifier(manuscript.identifier, manuscript.isbn, manuscript.slug)
 
 
 def write_epub(book: Book) -> bytes:
@@ -59,7 +55,7 @@ def write_epub(book: Book) -> bytes:
     check_documents(book, documents)  # what EPUBCheck would refuse stops the build here
 
     eb = epub.EpubBook()
-    build_metadata(eb, m, stamp)
+    build_metadata(eb, m, stamp, book.translations)
     build_accessibility_metadata(eb, book)
     if book.direction == "rtl":
         eb.set_direction("rtl")
@@ -80,7 +76,7 @@ def write_epub(book: Book) -> bytes:
             uid="css",
             file_name=STYLESHEET,
             media_type="text/css",
-            content=theme.stylesheet_text("epub.css").encode(),
+            content=theme.stylesheet_text("epub.css", book.labels).encode(),
         )
     )
     for index, asset in enumerate(book.assets):
@@ -93,7 +89,7 @@ def write_epub(book: Book) -> bytes:
     eb.toc = build_ncx_toc(book, documents)
     eb.spine = spine
     eb.guide = [
-        {"type": "cover", "href": "cover.xhtml", "title": "Cover"},
+        {"type": "cover", "href": "cover.xhtml", "title": book.labels.text("cover")},
         {"type": "text", "href": page_href("body"), "title": m.title},
     ]
 
@@ -117,33 +113,41 @@ def page_href(kind: str) -> str:
     return f"{kind}.xhtml"
 
 
-def cover_alt(m: Manuscript) -> str:
-    names = ", ".join(a.display_name for a in m.authors)
+def cover_alt(book: Book) -> str:
+    m, labels = book.manuscript, book.labels
     title = f"{m.title}: {m.subtitle}" if m.subtitle else m.title
-    return f"Cover: {title}, by {names}"
+    return labels.text("cover_alt", title=title, authors=labels.join(labels.person(a) for a in m.authors))
 
 
 def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
     """Cover, front matter and body documents in reading order, the nav where the TOC belongs."""
     m = book.manuscript
-    common = {"m": m, "stylesheet": STYLESHEET, "dir": book.direction}
-    cover_html = theme.render("cover.html.j2", cover_href=cover.href, cover_alt=cover_alt(m))
+    labels = book.labels
+    common = {
+        "m": m,
+        "stylesheet": STYLESHEET,
+        "dir": book.direction,
+        "labels": labels,
+        "label": labels.html,
+        "label_text": labels.text,
+    }
+    cover_html = theme.render("cover.html.j2", cover_href=cover.href, cover_alt=cover_alt(book), **common)
     documents = [
         Document(
             "cover.xhtml",
-            "Cover",
-            theme.render("page.xhtml.j2", title="Cover", kind="cover", page_html=cover_html, **common).encode(
-                "utf-8"
-            ),
+            labels.text("cover"),
+            theme.render(
+                "page.xhtml.j2", title=labels.text("cover"), kind="cover", page_html=cover_html, **common
+            ).encode("utf-8"),
             "cover",
         )
     ]
     front = []
-    landmarks = [{"type": "cover", "href": "cover.xhtml", "title": "Cover"}]
+    landmarks = [{"type": "cover", "href": "cover.xhtml", "title": labels.text("cover")}]
     for page in book.pages:
         if page.kind == "toc":
-            documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
-            landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": "Contents"})
+            documents.append(Document("nav.xhtml", labels.text("contents"), b"", "nav"))
+            landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": labels.text("contents")})
             continue
         html = theme.render("page.xhtml.j2", title=page.title, kind=page.kind, page_html=page.html, **common)
         documents.append(Document(page_href(page.kind), page.title, html.encode("utf-8"), page.kind))
@@ -154,12 +158,12 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
                 {
                     "type": page.landmark,
                     "href": page_href(page.kind),
-                    "title": "Start of content" if page.kind == "body" else page.title,
+                    "title": labels.text("start_of_content") if page.kind == "body" else page.title,
                 }
             )
     if not any(d.kind == "nav" for d in documents):
         # Outside the spine: reading systems use it, but no landmark may point at it (RSC-011).
-        documents.append(Document("nav.xhtml", "Contents", b"", "nav"))
+        documents.append(Document("nav.xhtml", labels.text("contents"), b"", "nav"))
     nav = theme.render(
         "nav.xhtml.j2",
         front=front,
@@ -214,7 +218,9 @@ def build_ncx_toc(book: Book, documents: list[Document]) -> list:
     return entries
 
 
-def build_metadata(eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime) -> None:
+def build_metadata(
+    eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime, translations: tuple[Translation, ...] = ()
+) -> None:
     eb.set_identifier(identifier(m))
     eb.set_title(m.title)
     eb.set_language(m.lang)
@@ -241,6 +247,13 @@ def build_metadata(eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime) -> None
         eb.add_metadata("DC", "publisher", m.publisher)
     if m.rights:
         eb.add_metadata("DC", "rights", m.rights)
+    # The same article in other languages (translation_of / translation_key): each by its
+    # identifier, with its language (dc:relation refined by the translation's language).
+    for index, other in enumerate(translations, start=1):
+        rid = f"translation-{index}"
+        eb.add_metadata("DC", "relation", other.identifier, {"id": rid})
+        eb.add_metadata(None, "meta", other.lang, {"refines": f"#{rid}", "property": "dcterms:language"})
+        eb.add_metadata(None, "meta", other.title, {"refines": f"#{rid}", "property": "dcterms:title"})
     if m.isbn and not identifier(m).startswith("urn:isbn:"):
         eb.add_metadata("DC", "identifier", "urn:isbn:" + m.isbn.replace("-", ""), {"id": "isbn"})
 

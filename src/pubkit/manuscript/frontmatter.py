@@ -34,17 +34,21 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "isbn": "ISBN-10 or ISBN-13, quoted",
     "cover": "cover image (JPEG or PNG) relative to the manuscript",
     "profile": "PDF profile(s) for this manuscript: handout, press, or a list (default from pubkit.toml)",
+    "labels": "the theme's words to change for this manuscript: {reviewed_by: 'Revisado por'}",
+    "translation_of": "the slug of the manuscript this one translates",
+    "translation_key": "a name shared by the translations of one article",
 }
 AUTHOR_KEYS = ("name", "credentials", "honorific", "role", "bio")
 REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
 DISCLAIMER_KEYS = ("title", "text")
-DEFAULT_DISCLAIMER_TITLE = "Disclaimer"
+DEFAULT_DISCLAIMER_TITLE = ""  # the theme's word for it, in the book's language (labels.py)
 
 # Longest text a one-line field (a title, a name) may have; stores cut titles at about 200.
 MAX_LINE_TEXT = 500
 # Longest text of a paragraph field (a bio, the description, the disclaimer).
 MAX_LONG_TEXT = 20_000
 LONG_FIELDS = frozenset({"bio", "description", "text", "rights"})
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # Control characters and the non-characters U+FFFE / U+FFFF: not allowed in XML (EPUB, XMP).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -255,7 +259,36 @@ class _Validator:
             if profiles is None:
                 self.error(("profile",), f"'profile' must be {' or '.join(PROFILES)}, or a list of them")
             out["profile"] = profiles or ()
+        out["labels"] = self.labels(data.get("labels"))
+        for key in ("translation_of", "translation_key"):
+            out[key] = self.text((key,), data.get(key))
+            if out[key] and not _SLUG.fullmatch(out[key]):
+                self.error(
+                    (key,), f"'{key}' must be a slug: letters, digits, '-', '_' and '.' ({out[key]!r})"
+                )
+                out[key] = ""
         return out
+
+    def labels(self, value: object) -> tuple[tuple[str, str, int | None], ...]:
+        """`labels:` as (name, text, line); the names are checked against the theme's messages
+        when the book is rendered."""
+        path = ("labels",)
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.error(path, f"'labels' must be a mapping of label names to text, not {_kind(value)}")
+            return ()
+        found = []
+        for name, text in value.items():
+            if not isinstance(name, str):
+                self.error(path, f"'labels' names must be text, not {_kind(name)}")
+                continue
+            if isinstance(text, bool) or not isinstance(text, str | int | float):
+                self.error(path + (name,), f"'labels.{_shown(name)}' must be text, not {_kind(text)}")
+                continue
+            line = self.located.line(path + (name,), self.closing_line)
+            found.append((name, self.text(path + (name,), text), line))
+        return tuple(found)
 
     def disclaimer(self, value: object) -> Disclaimer | None:
         path = ("disclaimer",)

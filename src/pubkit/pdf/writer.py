@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.request import url2pathname
 from xml.sax.saxutils import escape
 
@@ -30,6 +31,9 @@ from ..manuscript.dates import build_timestamp
 from ..model import Book
 from ..rendering.theme import Theme
 from .fit import fit_fragments, fit_tables, report_unfitted
+
+if TYPE_CHECKING:
+    from ..rendering.labels import Labels
 
 # Images are addressed under this base; the fetcher serves them from memory, so
 # rendering never reads a path or a URL it was not given.
@@ -254,7 +258,7 @@ def _page_css_press(options: PdfOptions, gutter_in: float) -> str:
 
 def _write_press(book: Book, options: PdfOptions) -> bytes:
     data = _write(book, _layout_press(book, options), variant="pdf/x-1a")
-    return set_press_boxes(data, trim_size_pt(options.trim), options)
+    return set_press_boxes(data, trim_size_pt(options.trim), options, book.direction)
 
 
 def _layout_press(book: Book, options: PdfOptions):
@@ -395,7 +399,7 @@ def _layout_once(
 
     layoutfix.apply()  # footnotes stay with their calls in one pass (else _layout mends them)
     fetcher = _book_fetcher(book, cmyk=options.profile == "press")
-    font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile)
+    font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile, book.labels)
     # One dict for the page rules and the document: the @color-profile rule lands in it.
     color_profiles: dict = {}
     stylesheets = [
@@ -415,18 +419,23 @@ def _layout_once(
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
 
-def _theme_stylesheets(theme_dir: Path, profile: str) -> tuple:
+def _theme_stylesheets(theme_dir: Path, profile: str, labels: Labels | None = None) -> tuple:
     """The theme's font configuration and parsed stylesheets (print.css, then PROFILE.css), made
     once per process and theme: fontconfig's scan of the machine's fonts, the @font-face files
     and the CSS parse are not repeated per layout pass or per manuscript. They are made again
     when a file of the theme changes (a long-lived Dask worker). Without a FontConfiguration,
     WeasyPrint would ignore @font-face and use the machine's fonts."""
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in Theme.at(theme_dir).files())
-    return _parsed_theme(theme_dir, profile, stamp)
+    theme = Theme.at(theme_dir)
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in theme.files())
+    if labels is None:
+        from ..rendering.labels import english
+
+        labels = english(theme.chain)
+    return _parsed_theme(theme_dir, profile, stamp, labels)
 
 
 @cache
-def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple) -> tuple:
+def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple, labels: Labels) -> tuple:
     from .engine import import_weasyprint
 
     weasyprint = import_weasyprint()
@@ -434,12 +443,20 @@ def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple) -> tuple:
     font_config = _font_config(theme_dir, stamp)
     fetcher = _sandbox_fetcher(theme_dir)  # the theme's own files, nothing else
     theme = Theme.at(theme_dir)
+    from ..rendering.labels import resolve_css
+
     sheets = []
-    # print.css, then PROFILE.css; each of a parent theme's before the extending theme's own.
-    for path in (*theme.stylesheets("print.css"), *theme.stylesheets(f"{profile}.css")):
+    # print.css, then PROFILE.css; each of a parent theme's before the extending theme's own;
+    # in a right-to-left book each followed by its mirror (print-rtl.css, PROFILE-rtl.css).
+    # `label(name)` in a sheet is the theme's message in the book's language.
+    for path in (
+        *theme.stylesheets("print.css", labels.direction),
+        *theme.stylesheets(f"{profile}.css", labels.direction),
+    ):
         # The theme's own sheets hold no @color-profile rule; the page rules (per book) do.
         sheet = weasyprint.CSS(
-            filename=str(path),
+            string=resolve_css(path.read_text(encoding="utf-8"), labels, path),
+            base_url=path.as_uri(),
             url_fetcher=fetcher,
             color_profiles={},
             font_config=font_config,
@@ -566,10 +583,14 @@ def cmyk_on_white(image):
     return ImageCms.profileToProfile(image, source, str(CMYK_PROFILE), outputMode="CMYK")
 
 
-def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions) -> bytes:
+def set_press_boxes(
+    data: bytes, trim: tuple[float, float], options: PdfOptions, direction: str = "ltr"
+) -> bytes:
     """TrimBox = the trim; BleedBox = the trim plus bleed on top, bottom and the outside edge
     only (KDP and most printers want no bleed in the gutter); MediaBox = BleedBox, or with
-    crop marks, room around it for marks drawn in CMYK black outside the bleed.
+    crop marks, room around it for marks drawn in CMYK black outside the bleed. A book read
+    from left to right opens on a right-hand page; one read from right to left (bound on the
+    right) on a left-hand page, as WeasyPrint lays it out.
 
     (WeasyPrint's own `marks: crop` draws inside the bleed, over the artwork, in RGB.)"""
     import pikepdf
@@ -583,7 +604,7 @@ def set_press_boxes(data: bytes, trim: tuple[float, float], options: PdfOptions)
             x0 = (media[0] + media[2] - trim[0]) / 2
             y0 = (media[1] + media[3] - trim[1]) / 2
             trim_box = [x0, y0, x0 + trim[0], y0 + trim[1]]
-            right_hand = index % 2 == 0  # page 1 is a right-hand page
+            right_hand = (index % 2 == 0) != (direction == "rtl")  # page 1: a recto
             left = trim_box[0] - (0 if right_hand else bleed)
             right = trim_box[2] + (bleed if right_hand else 0)
             bleed_box = [left, trim_box[1] - bleed, right, trim_box[3] + bleed]
@@ -658,12 +679,10 @@ def crop_marks(trim: list[float]) -> bytes:
 def _credits_xmp(book: Book) -> bytes:
     """Every credit in XMP: authors as dc:creator (WeasyPrint writes those), reviewers as
     dc:contributor, and the review dates, so the credits travel with the file."""
+    from ..rendering.renderer import review_line
+
     m = book.manuscript
-    items = []
-    for person in m.reviewers:
-        text = f"{person.display_name} ({person.role or 'Reviewer'}"
-        text += f", reviewed {person.reviewed.isoformat()})" if person.reviewed else ")"
-        items.append(f"<rdf:li>{escape(text)}</rdf:li>")
+    items = [f"<rdf:li>{escape(review_line(person, book.labels))}</rdf:li>" for person in m.reviewers]
     if not items:
         return b""
     return (

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
+from ..manuscript.translations import signature as translation_signature
 from ..settings import BUDGET_SETTINGS, Settings, find_root, load_settings
 from . import budget
 from .lock import output_lock
@@ -321,7 +322,9 @@ def _build_many(
         except PubkitError as exc:
             finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
             continue
-        key = build_key(_shaping(settings), asdict(replace(options, **_NOT_SHAPING)), str(root))
+        # A translation added, retitled or removed changes the handout's "also available in".
+        linked = translation_signature(source, settings.lang)
+        key = build_key(_shaping(settings), asdict(replace(options, **_NOT_SHAPING)), str(root), linked)
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped", warnings=state.warnings(source, shown)))
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -202,14 +202,21 @@ def markdown_to_xhtml(
     rewrite_src: Callable[[str], str] | None = None,
     direction: str = "ltr",
     link_targets: Collection[str] = frozenset(),
+    words: Mapping[str, str] | None = None,
 ) -> Fragment:
     """Render Markdown; headings are shifted so the shallowest one becomes `top_level`.
 
     `rewrite_src` maps each image source to the path the book stores it under. `direction` is
     the document's ("ltr" or "rtl"). Links to `#id` must land on an id of this fragment or one
     of `link_targets` (ids of the book's other documents); other links inside the book lead
-    nowhere in an EPUB and lose their href, with a finding.
+    nowhere in an EPUB and lose their href, with a finding. `words` are the book's own words
+    for what the fragment names (the notes, the link back from a note, a table without a
+    caption): the theme's messages in the book's language (labels.py), English when omitted.
     """
+    if words is None:
+        from .labels import bundled_english
+
+        words = bundled_english()
     levels = check_nesting_source(text)  # before Markdown, which recurses per level
     md = _markdown()
     try:
@@ -287,7 +294,7 @@ def markdown_to_xhtml(
             href = el.get("href") if el.tag == "a" else None
             if href and href.startswith("#"):
                 el.set("href", "#" + id_prefix + href[1:])
-    has_footnotes = _footnotes_as_epub_notes(root)
+    has_footnotes = _footnotes_as_epub_notes(root, words)
     for el in list(root.iter("img")):
         if rewrite_src is not None and el.get("src") not in rewritten:
             # Only images pubkit checked and copied into the book may remain.
@@ -299,7 +306,7 @@ def markdown_to_xhtml(
             # HTML wants a number of pixels; "50%" or "auto" (pasted HTML) is invalid in an EPUB.
             if el.get(size) is not None and not el.get(size, "").strip().isdigit():
                 del el.attrib[size]
-    _table_semantics(root)
+    _table_semantics(root, words)
     ids = frozenset(el.get("id") for el in root.iter() if el.get("id"))
     findings.extend(_check_links(root, ids | frozenset(link_targets)))
     _drop_empty_paragraphs(root)
@@ -342,7 +349,7 @@ def _named_anchors_as_ids(root: etree._Element) -> None:
             el.set("id", name)
 
 
-def _table_semantics(root: etree._Element) -> None:
+def _table_semantics(root: etree._Element, words: Mapping[str, str]) -> None:
     """Header cells say what they head; alignment from Markdown becomes a class (the theme aligns).
 
     An empty top-left header cell is a corner, not a header (axe: empty-table-header): it becomes
@@ -374,7 +381,7 @@ def _table_semantics(root: etree._Element) -> None:
                     row[0].tag = "th"
                     row[0].set("scope", "row")
         if _columns(table) >= WIDE_TABLE_COLUMNS:
-            _scroll_region(table, section_headings.get(table))
+            _scroll_region(table, section_headings.get(table), words)
 
 
 def _section_headings(root: etree._Element) -> dict[etree._Element, etree._Element]:
@@ -397,7 +404,7 @@ def _columns(table: etree._Element) -> int:
     return sum(int(c.get("colspan")) if (c.get("colspan") or "").isdigit() else 1 for c in first)
 
 
-def _scroll_region(table: etree._Element, heading: etree._Element | None) -> None:
+def _scroll_region(table: etree._Element, heading: etree._Element | None, words: Mapping[str, str]) -> None:
     table.set("class", " ".join(filter(None, (table.get("class"), "wide"))))
     wrapper = etree.Element("div", {"class": "table-scroll", "tabindex": "0", "role": "region"})
     # Named by its caption, else by the heading of its section.
@@ -407,7 +414,7 @@ def _scroll_region(table: etree._Element, heading: etree._Element | None) -> Non
     elif heading is not None and heading.get("id"):
         wrapper.set("aria-labelledby", heading.get("id"))
     else:
-        wrapper.set("aria-label", "Table")
+        wrapper.set("aria-label", words["table"])
     wrapper.tail, table.tail = table.tail, None
     table.addprevious(wrapper)
     wrapper.append(table)
@@ -544,7 +551,7 @@ def _findings(mends: list[Mend]) -> list[Finding]:
     return [Finding(m.needles, m.message, m.code, m.near) for m in mends]
 
 
-def _footnotes_as_epub_notes(root: etree._Element) -> bool:
+def _footnotes_as_epub_notes(root: etree._Element, words: Mapping[str, str]) -> bool:
     """Python-Markdown's footnote list becomes EPUB 3 notes: noterefs point at
     <aside epub:type="footnote"> elements, which Apple Books and Kobo show as pop-ups."""
     for ref in root.iterfind(".//a[@class='footnote-ref']"):
@@ -554,7 +561,7 @@ def _footnotes_as_epub_notes(root: etree._Element) -> bool:
     if container is None:
         return False
     section = etree.Element("section", {"class": "footnotes", _EPUB_TYPE: "footnotes"})
-    section.set("aria-label", "Notes")
+    section.set("aria-label", words["notes"])
     section.tail = container.tail
     for number, item in enumerate(container.iterfind("ol/li"), start=1):
         aside = etree.SubElement(section, "aside", {"id": item.get("id", ""), "class": "footnote"})
@@ -572,7 +579,8 @@ def _footnotes_as_epub_notes(root: etree._Element) -> bool:
             first.insert(0, label)
         for back in aside.iterfind(".//a[@class='footnote-backref']"):
             back.set("role", "doc-backlink")
-            back.set("aria-label", back.get("title", "Back to the text"))
+            back.set("title", words["back_to_text"])  # Python-Markdown's is English
+            back.set("aria-label", words["back_to_text"])
         aside.tail = "\n"
     container.getparent().replace(container, section)
     return True

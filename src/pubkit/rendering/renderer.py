@@ -14,10 +14,11 @@ from markupsafe import Markup
 
 from ..errors import Diagnostic, PubkitError, Severity
 from ..limits import check_body, data_uri_too_large, image_pixels_too_many, more_warnings
-from ..model import Asset, Book, Heading, Manuscript, Page, Person
+from ..model import RTL_LANGUAGES, Asset, Book, Heading, Manuscript, Page, Person
 from ..settings import Settings
 
 if TYPE_CHECKING:
+    from .labels import Labels
     from .markup import Fragment
     from .theme import Theme
 
@@ -38,6 +39,8 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     from .sanitize import NestingTooDeep
 
     settings = settings or Settings()
+    lines = _SourceLines(manuscript)
+    labels, label_warnings = book_labels(manuscript, theme, settings, lines)
     # Paragraph length, headings, table rows, data: URIs: before Markdown and layout see them.
     limited = check_body(manuscript.body, manuscript.body_line, manuscript.path, settings)
     if limited:
@@ -47,7 +50,6 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     warnings: list[Diagnostic] = []
     dropped = 0  # warnings beyond max_warnings: counted, not looked up ("... and N more")
     pixels = 0  # of the book's images so far (max_image_megapixels)
-    lines = _SourceLines(manuscript)
     embedded: dict[str, str] = {}
 
     def warn(line: int | None, message: str, code: str) -> None:
@@ -101,7 +103,9 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         # Text from the front matter (a bio, the disclaimer) is looked up from where it starts.
         after = lines.find(text.strip().split("\n")[0][:40], front=True) if in_front_matter else None
         try:
-            fragment = markdown_to_xhtml(text, rewrite_src=embedder(in_front_matter, after), **options)
+            fragment = markdown_to_xhtml(
+                text, rewrite_src=embedder(in_front_matter, after), words=words, **options
+            )
         except NestingTooDeep as exc:
             if in_front_matter:
                 line = after
@@ -117,6 +121,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             warn(line, finding.message, finding.code)
         return fragment
 
+    words = dict(labels.messages)
     body_text = manuscript.body
     for offset, text in enumerate(body_text.split("\n")):
         for char in dict.fromkeys(_CONTROL.findall(text)):
@@ -131,13 +136,16 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         fragment = markdown(text, True, top_level=3, direction=direction, link_targets=body_ids)
         return Markup(fragment.html if fragment else "")
 
-    authors = [_credit(p, False, front_html) for p in manuscript.authors]
-    reviewers = [_credit(p, True, front_html) for p in manuscript.reviewers]
+    authors = [_credit(p, False, front_html, labels) for p in manuscript.authors]
+    reviewers = [_credit(p, True, front_html, labels) for p in manuscript.reviewers]
     disclaimer_html = front_html(manuscript.disclaimer.text) if manuscript.disclaimer else ""
 
     logo_href = _theme_logo(theme, assets, problems)
     if problems or body is None:
         raise PubkitError(sorted(problems, key=lambda d: d.line or 0))
+    from ..manuscript.translations import translations_of
+
+    translations = translations_of(manuscript.path, settings.lang)
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
     has_toc = len(sections) >= TOC_MIN_SECTIONS
@@ -149,14 +157,21 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "headings": headings,
         "toc": heading_tree(headings),
         "body_html": Markup(body.html),
-        "credits_title": _credits_title(manuscript),
+        "credits_title": credits_title(manuscript, labels),
         "logo_href": logo_href,
+        "labels": labels,
+        "label": labels.html,
+        "label_text": labels.text,
+        "byline": labels.join_html(a["display_name"] for a in authors),
+        "disclaimer_title": disclaimer_title(manuscript, labels),
+        "translations": translations,
+        "translations_html": labels.join_html(_language_name(t.lang, labels) for t in translations),
     }
     pages = [
         Page(
             "titlepage",
             "pubkit-titlepage",
-            "Title page",
+            labels.text("title_page"),
             theme.render("titlepage.html.j2", **context),
             epub_type="titlepage",
             landmark="titlepage",
@@ -164,7 +179,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         Page(
             "credits",
             "pubkit-credits",
-            _credits_title(manuscript),
+            credits_title(manuscript, labels),
             theme.render("credits.html.j2", **context),
             epub_type="credits",
         ),
@@ -174,7 +189,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             Page(
                 "disclaimer",
                 "pubkit-disclaimer",
-                manuscript.disclaimer.title,
+                disclaimer_title(manuscript, labels),
                 theme.render("disclaimer.html.j2", **context),
                 epub_type="notice",
             )
@@ -184,7 +199,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             Page(
                 "toc",
                 "pubkit-toc",
-                "Contents",
+                labels.text("contents"),
                 theme.render("toc.html.j2", **context),
                 epub_type="toc",
                 landmark="toc",
@@ -209,8 +224,10 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         has_toc=has_toc,
         images_without_alt=body.images_without_alt,
         has_footnotes=body.has_footnotes,
-        warnings=tuple(sorted(warnings, key=lambda d: d.line or 0))
+        warnings=tuple(sorted([*label_warnings, *warnings], key=lambda d: d.line or 0))
         + ((more_warnings(manuscript.path, dropped),) if dropped else ()),
+        labels=labels,
+        translations=translations,
     )
 
 
@@ -231,36 +248,105 @@ def _theme_logo(theme: Theme, assets: dict[str, Asset], problems: list[Diagnosti
     return href
 
 
-def _credit(person: Person, reviewer: bool, to_html: Callable[[str], Markup]) -> dict:
+def book_labels(
+    manuscript: Manuscript, theme: Theme, settings: Settings, lines: _SourceLines | None = None
+) -> tuple[Labels, list[Diagnostic]]:
+    """The theme's words in the manuscript's language, with the `labels` of pubkit.toml and then
+    of the front matter applied; the warnings (a language without a catalogue)."""
+    from ..settings import SETTINGS_FILE
+    from .labels import load_labels
+
+    lines = lines or _SourceLines(manuscript)
+    overrides = [(n, t, manuscript.root / SETTINGS_FILE, line) for n, t, line in settings.labels]
+    overrides += [(n, t, manuscript.path, line) for n, t, line in manuscript.labels]
+    return load_labels(
+        theme.chain, manuscript.lang, overrides, (manuscript.path, lines.find("lang:", front=True))
+    )
+
+
+def _credit(person: Person, reviewer: bool, to_html: Callable[[str], Markup], labels: Labels) -> dict:
+    label, custom = credit_label(person, reviewer, labels)
+    line = "review_line_custom" if custom else "review_line"
     return {
         "person": person,
-        "display_name": person.display_name,
-        "label": credit_label(person, reviewer),
+        "kind": "reviewer" if reviewer else "author",
+        "display_name": labels.person(person),
+        "label": label,
+        "custom_role": custom,
+        "line": line,  # the message of the title page's line: review_line, review_line_custom
+        "line_dated": f"{line}_dated",
         "bio_html": to_html(person.bio) if person.bio else "",
     }
 
 
-def credit_label(person: Person, reviewer: bool) -> str:
-    """The heading a credit is listed under: 'Medical Reviewer' -> 'Medically reviewed by'."""
+# A reviewer's role -> the message of the heading its credit is listed under. The role is read
+# as written in English (the contract's "Medical Reviewer"), as the message's name, or as the
+# message itself in English or in the book's language ("Revisado médicamente por").
+_ROLE_WORDS = {
+    "medical": "medically_reviewed_by",
+    "clinical": "clinically_reviewed_by",
+    "editorial": "editorially_reviewed_by",
+    "legal": "legally_reviewed_by",
+    "scientific": "scientifically_reviewed_by",
+    "pharmacist": "pharmacist_reviewed_by",
+    "pharmacy": "pharmacist_reviewed_by",
+    "pharmaceutical": "pharmacist_reviewed_by",
+    "fact": "fact_checked_by",
+}
+_ROLE = re.compile(r"(?i)(?:(\w+)[ -])?(?:review(?:er|ed)?|check(?:er|ed|ing)?|checker)")
+
+
+def credit_label(person: Person, reviewer: bool, labels: Labels) -> tuple[str, bool]:
+    """The heading a credit is listed under ('Medical Reviewer' -> 'Medically reviewed by'), and
+    whether it is the manuscript's own wording of a role pubkit does not know."""
     if not reviewer:
-        return "Written by"
+        return labels.text("written_by"), False
     role = " ".join(person.role.split())
-    match = re.fullmatch(r"(?i)(\w+al) review(?:er)?", role)
-    if match:  # medical, clinical, editorial, legal ... -> medically, clinically ...
-        return f"{match[1].capitalize()}ly reviewed by"
-    if not role or re.fullmatch(r"(?i)review(?:er)?", role):
-        return "Reviewed by"
-    return f"Reviewed by ({role})"
+    if not role:
+        return labels.text("reviewed_by"), False
+    own = dict(labels.originals)
+    for name in ("reviewed_by", *dict.fromkeys(_ROLE_WORDS.values())):
+        if role.casefold() in (name, own[name].casefold(), labels.text(name).casefold()):
+            return labels.text(name), False
+    match = _ROLE.fullmatch(role)
+    if match and not match[1]:
+        return labels.text("reviewed_by"), False
+    if match and match[1].lower() in _ROLE_WORDS:
+        return labels.text(_ROLE_WORDS[match[1].lower()]), False
+    return role, True
 
 
-def _credits_title(manuscript: Manuscript) -> str:
-    return (
-        "Authors and reviewers"
-        if manuscript.reviewers
-        else "About the author"
-        if len(manuscript.authors) == 1
-        else "About the authors"
-    )
+def _language_name(lang: str, labels: Labels) -> Markup:
+    """A language's name for itself, marked as that language (and its direction)."""
+    direction = "rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(lang, direction, labels.language_name(lang))
+
+
+def review_line(person: Person, labels: Labels, isolated: bool = False) -> str:
+    """The title page's line for a reviewer, as plain text (the cover, the PDF's metadata);
+    `isolated`: in a right-to-left book the name and date between bidi isolates (FSI, PDI),
+    so that "M.D." keeps its period where text is drawn without markup (the cover)."""
+    from .labels import FSI, PDI
+
+    wrap = (lambda text: f"{FSI}{text}{PDI}") if isolated and labels.direction == "rtl" else str
+    label, custom = credit_label(person, True, labels)
+    key = "review_line_custom" if custom else "review_line"
+    name = wrap(labels.person(person))
+    if person.reviewed:
+        return labels.text(f"{key}_dated", role=label, name=name, date=wrap(labels.date(person.reviewed)))
+    return labels.text(key, role=label, name=name)
+
+
+def credits_title(manuscript: Manuscript, labels: Labels) -> str:
+    if manuscript.reviewers:
+        return labels.text("authors_and_reviewers")
+    return labels.text("about_the_author" if len(manuscript.authors) == 1 else "about_the_authors")
+
+
+def disclaimer_title(manuscript: Manuscript, labels: Labels) -> str:
+    if manuscript.disclaimer is None:
+        return ""
+    return manuscript.disclaimer.title or labels.text("disclaimer")
 
 
 def heading_tree(headings: tuple[Heading, ...]) -> list[dict]:

@@ -8,10 +8,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
+
 from ..errors import Diagnostic, PubkitError
 
 if TYPE_CHECKING:
     import jinja2
+
+    from .labels import Labels
 
 TEMPLATES = "templates"
 THEME_FILE = "theme.toml"
@@ -91,7 +95,8 @@ class Theme:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        env.filters["longdate"] = long_date
+        env.filters["longdate"] = jinja2.pass_context(_long_date)
+        env.filters["timedate"] = jinja2.pass_context(_time_date)
         env.filters["groupby_label"] = group_by_label
         return env
 
@@ -108,12 +113,23 @@ class Theme:
                 return path
         return None
 
-    def stylesheets(self, name: str) -> list[Path]:
-        """Every `name` stylesheet of the chain, the furthest parent's first (the cascade order)."""
-        return [folder / name for folder in reversed(self.chain) if (folder / name).is_file()]
+    def stylesheets(self, name: str, direction: str = "ltr") -> list[Path]:
+        """Every `name` stylesheet of the chain, the furthest parent's first (the cascade order);
+        for a right-to-left book, then every `NAME-rtl.css` (the furniture mirrored)."""
+        names = [name]
+        if direction == "rtl":
+            names.append(name.replace(".css", "-rtl.css"))
+        return [folder / n for n in names for folder in reversed(self.chain) if (folder / n).is_file()]
 
-    def stylesheet_text(self, name: str) -> str:
-        return "\n".join(path.read_text(encoding="utf-8") for path in self.stylesheets(name))
+    def stylesheet_text(self, name: str, labels: Labels | None = None) -> str:
+        """The `name` stylesheets joined, with `label(name)` resolved when `labels` are given."""
+        from .labels import resolve_css
+
+        texts = []
+        for path in self.stylesheets(name, labels.direction if labels else "ltr"):
+            text = path.read_text(encoding="utf-8")
+            texts.append(resolve_css(text, labels, path) if labels else text)
+        return "\n".join(texts)
 
     def logo(self) -> Path | None:
         """logo.svg or logo.png, shown on the title page when the theme has one."""
@@ -171,9 +187,22 @@ def _parent_of(folder: Path) -> Path | None:
     raise PubkitError([Diagnostic(settings_file, None, f"extends '{name}', which is not a theme")])
 
 
-def long_date(value: dt.date) -> str:
-    """'November 1, 2026' (English for now; the theme's templates own the wording)."""
-    return f"{value:%B} {value.day}, {value.year}"
+def long_date(value: dt.date, labels: Labels | None = None) -> str:
+    """'November 1, 2026', '1 de noviembre de 2026': the long date in the book's language."""
+    if labels is not None:
+        return labels.date(value)
+    from babel.dates import format_date
+
+    return format_date(value, format="long", locale="en")
+
+
+def _long_date(context, value: dt.date) -> str:
+    return long_date(value, context.get("labels"))
+
+
+def _time_date(context, value: dt.date) -> Markup:
+    """The long date in a <time> element that gives it as YYYY-MM-DD."""
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), _long_date(context, value))
 
 
 def group_by_label(credits: list[dict]) -> list[tuple[str, list[dict]]]:
