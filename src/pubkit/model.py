@@ -92,6 +92,9 @@ class Manuscript:
     labels: tuple[tuple[str, str, int | None], ...] = ()
     translation_of: str = ""  # the slug of the manuscript this one translates
     translation_key: str = ""  # shared by the translations of one article
+    bibliography: tuple[tuple[str, int | None], ...] = ()  # (path as written, line)
+    csl: str = ""  # a bundled style's name or a .csl file, relative to the manuscript
+    references: str = ""  # `references:` of the front matter, as CSL-JSON
 
     @property
     def source_dir(self) -> Path:
@@ -158,6 +161,7 @@ class Book:
     has_footnotes: bool = False
     warnings: tuple = ()  # Diagnostic: what the reader of the book may miss (no alt text, ...)
     labels: Labels | None = field(default=None, repr=False)  # the book's words, in its language
+    has_citations: bool = False
     translations: tuple[Translation, ...] = ()  # the same article in other languages
 
     @property

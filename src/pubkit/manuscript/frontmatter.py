@@ -37,6 +37,9 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "labels": "the theme's words to change for this manuscript: {reviewed_by: 'Revisado por'}",
     "translation_of": "the slug of the manuscript this one translates",
     "translation_key": "a name shared by the translations of one article",
+    "bibliography": "the file(s) citations are resolved in: CSL-JSON (.json), BibTeX (.bib) or RIS (.ris)",
+    "references": "bibliography entries as CSL items, in the front matter (each with an id)",
+    "csl": "the citation style: ama (default), vancouver, apa, nlm, or a .csl file of the project",
 }
 AUTHOR_KEYS = ("name", "credentials", "honorific", "role", "bio")
 REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
@@ -260,6 +263,9 @@ class _Validator:
                 self.error(("profile",), f"'profile' must be {' or '.join(PROFILES)}, or a list of them")
             out["profile"] = profiles or ()
         out["labels"] = self.labels(data.get("labels"))
+        out["bibliography"] = self.bibliography(data.get("bibliography"))
+        out["csl"] = self.text(("csl",), data.get("csl"))
+        out["references"] = self.references(data.get("references"))
         for key in ("translation_of", "translation_key"):
             out[key] = self.text((key,), data.get(key))
             if out[key] and not _SLUG.fullmatch(out[key]):
@@ -268,6 +274,37 @@ class _Validator:
                 )
                 out[key] = ""
         return out
+
+    def bibliography(self, value: object) -> tuple[tuple[str, int | None], ...]:
+        """`bibliography:` as (path as written, line)."""
+        if value is None:
+            return ()
+        values = value if isinstance(value, list) else [value]
+        found = []
+        for index, item in enumerate(values):
+            path = ("bibliography", index) if isinstance(value, list) else ("bibliography",)
+            text = self.text(path, item)
+            if text:
+                found.append((text, self.located.line(path, self.closing_line)))
+        return tuple(found)
+
+    def references(self, value: object) -> str:
+        """`references:` (CSL items) as CSL-JSON text; each must be a mapping with an id."""
+        if value is None:
+            return ""
+        if not isinstance(value, list):
+            self.error(("references",), f"'references' must be a list of entries, not {_kind(value)}")
+            return ""
+        import json
+
+        items = []
+        for index, item in enumerate(value):
+            key = item.get("id") if isinstance(item, dict) else None
+            if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
+                self.error(("references", index), f"'references[{index}]' must be a mapping with an 'id'")
+                continue
+            items.append({**{str(k): v for k, v in item.items()}, "id": str(key)})
+        return json.dumps(items, default=str, ensure_ascii=False) if items else ""
 
     def labels(self, value: object) -> tuple[tuple[str, str, int | None], ...]:
         """`labels:` as (name, text, line); the names are checked against the theme's messages

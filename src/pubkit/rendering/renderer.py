@@ -128,6 +128,16 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             warn(manuscript.body_line + offset, f"removed the control character U+{ord(char):04X}", "control")
     body_text = _CONTROL.sub("", body_text)
     direction = manuscript.direction
+    cited = None
+    if manuscript.bibliography or manuscript.references:
+        cited = _cite(manuscript, body_text, labels, lines)
+        problems.extend(cited.problems)
+        for warning in cited.warnings:  # at their own file's line (an uncited entry: its bibliography)
+            if len(warnings) < settings.max_warnings:
+                warnings.append(warning)
+            else:
+                dropped += 1
+        body_text = cited.body
     body = markdown(body_text, False, top_level=2, direction=direction)
     body_ids = body.ids if body else frozenset()
 
@@ -156,7 +166,8 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "disclaimer_html": disclaimer_html,
         "headings": headings,
         "toc": heading_tree(headings),
-        "body_html": Markup(body.html),
+        "body_html": Markup(cited.finish(body.html) if cited else body.html),
+        "has_citations": bool(cited and cited.clusters),
         "credits_title": credits_title(manuscript, labels),
         "logo_href": logo_href,
         "labels": labels,
@@ -228,6 +239,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         + ((more_warnings(manuscript.path, dropped),) if dropped else ()),
         labels=labels,
         translations=translations,
+        has_citations=bool(cited and cited.clusters),
     )
 
 
@@ -246,6 +258,47 @@ def _theme_logo(theme: Theme, assets: dict[str, Asset], problems: list[Diagnosti
     href = f"images/logo-{digest}{SUFFIXES[checked.media_type]}"
     assets.setdefault(href, Asset(href, checked.media_type, checked.data, logo))
     return href
+
+
+def _cite(manuscript: Manuscript, body: str, labels: Labels, lines: _SourceLines):
+    """The body's citations resolved (citations.py): files and style found in the project."""
+    import json
+
+    from .citations import STYLES, cite
+    from .resources import resolve_local
+
+    cited_files, problems = [], []
+    for written, line in manuscript.bibliography:
+        resolved = resolve_local(written, manuscript.source_dir, manuscript.root)
+        if isinstance(resolved, str):
+            problems.append(Diagnostic(manuscript.path, line, f"bibliography: {resolved}"))
+        else:
+            cited_files.append((resolved, line))
+    csl_line = lines.find("csl:", front=True) if manuscript.csl else None
+    csl_path = None
+    if manuscript.csl and (
+        manuscript.csl.endswith(".csl") or manuscript.csl not in STYLES and "/" in manuscript.csl
+    ):
+        resolved = resolve_local(manuscript.csl, manuscript.source_dir, manuscript.root)
+        if isinstance(resolved, str):
+            problems.append(Diagnostic(manuscript.path, csl_line, f"csl: {resolved}"))
+        else:
+            csl_path = resolved
+    references = tuple(json.loads(manuscript.references)) if manuscript.references else ()
+    if problems:  # no bibliography to look keys up in: no "no entry" for each citation
+        from .citations import Cited
+
+        return Cited(body, problems=problems)
+    cited = cite(
+        body,
+        manuscript.body_line,
+        manuscript.path,
+        tuple(cited_files),
+        references,
+        (csl_path, "" if csl_path or problems else manuscript.csl, csl_line),
+        labels.text("references"),
+    )
+    return cited
 
 
 def book_labels(
