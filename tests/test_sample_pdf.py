@@ -78,7 +78,7 @@ def test_metadata(pdf):
     assert "magnesium" in info["/Keywords"]
     assert pdf.trailer["/Root"]["/Lang"] == "en-US"
     xmp = pdf.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert "Luat Duong" in xmp and "Dr. Hanna Spears, M.D. (Medical Reviewer, reviewed 2026-11-01)" in xmp
+    assert "Luat Duong" in xmp and "Medically reviewed by Dr. Hanna Spears, M.D. on November 1, 2026" in xmp
 
 
 def test_page_size_is_letter_and_pages_are_numbered(pdf):
