@@ -161,6 +161,8 @@ def _citations(body: str) -> list[tuple[int, int, str, list[str]]]:
             found.append((match.start(), match.end(), match[0], _CLUSTER_KEY.findall(match[0])))
     taken = [(s, e) for s, e, _, _ in found]
     for match in _BARE.finditer(body):
+        if match[1].startswith(("fig-", "tbl-")):  # a cross-reference to a figure or table
+            continue
         if not _inside(match.start(), code) and not _inside(match.start(), taken):
             found.append((match.start(), match.end(), match[0], [match[1]]))
     return sorted(found)

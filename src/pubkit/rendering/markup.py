@@ -306,6 +306,10 @@ def markdown_to_xhtml(
             # HTML wants a number of pixels; "50%" or "auto" (pasted HTML) is invalid in an EPUB.
             if el.get(size) is not None and not el.get(size, "").strip().isdigit():
                 del el.attrib[size]
+    from .figures import captions_and_figures
+
+    for needle, message in captions_and_figures(root, words):
+        findings.append(Finding((needle,), message, "crossref"))
     _table_semantics(root, words)
     ids = frozenset(el.get("id") for el in root.iter() if el.get("id"))
     findings.extend(_check_links(root, ids | frozenset(link_targets)))
