@@ -125,6 +125,13 @@ RAW_HTML = st.sampled_from(
 )
 
 
+# A 1x1 PNG, so that a figure needs no file.
+PIXEL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
 @st.composite
 def block(draw, depth: int = 0) -> str:
     kind = draw(
@@ -142,6 +149,9 @@ def block(draw, depth: int = 0) -> str:
                 "attrs",
                 "rule",
                 "link",
+                "captioned",
+                "figure",
+                "cite",
             ]
         )
     )
@@ -171,6 +181,25 @@ def block(draw, depth: int = 0) -> str:
         )
         table = f"| {word} | {cells[0]} |\n|---|---:|\n" + "\n".join(f"| {c} | {word} |" for c in cells[1:])
         return table + (f"\n\n: {text or word}" if draw(st.booleans()) else "")  # pandoc's caption
+    if kind == "captioned":  # issue 13: pandoc's captions before or after, a definition list beside
+        table = f"| {word} | b |\n|---|---|\n| 1 | 2 |"
+        caption = draw(
+            st.sampled_from([f"Table: {text or word}", f": {text or word}", f": {word} {{#tbl-{word}}}"])
+        )
+        beside = draw(st.sampled_from(["", f"{word}\n:   {text or word}"]))
+        parts = [caption, table] if draw(st.booleans()) else [table, caption]
+        return "\n\n".join(p for p in (beside, *parts, beside) if p)
+    if kind == "figure":  # an image alone in its paragraph, a cross-reference to it or to nothing
+        title = draw(st.sampled_from(["", f' "{word}"', ' "a \\"quoted\\" title"']))
+        ident = draw(st.sampled_from(["", "{#fig-x}", f"{{#fig-{word}}}"]))
+        return f"![{text or word}]({PIXEL}{title}){ident}\n\nSee @fig-x and @tbl-{word}."
+    if kind == "cite":  # resolved against the front matter's references (two entries), or unknown
+        return draw(
+            st.sampled_from(
+                [f"{text} [@spears2026]", "As @nguyen2024 says [-@spears2026, p. 3].",
+                 "Both [@spears2026; @nguyen2024].", "`@code` and a@b.c", f"[@{word}]", "::: {#refs}\n:::"]
+            )
+        )  # fmt: skip
     if kind == "deflist":
         return f"{word}\n:   {text or word}"
     if kind == "footnote":
@@ -224,6 +253,12 @@ def manuscript(draw) -> str:
         "    role: Medical Reviewer\n"
         "    reviewed: 2026-10-01\n"
         f"disclaimer: {_yaml(draw(FIELD))}\n"
+        f"csl: {draw(st.sampled_from(['ama', 'vancouver', 'apa']))}\n"
+        "references:\n"
+        "  - {id: spears2026, type: article-journal, title: Magnesium, author: [{family: Spears, given: H}],"
+        " container-title: J Nutr, issued: {date-parts: [[2026]]}}\n"
+        "  - {id: nguyen2024, type: book, title: Nerves, author: [{literal: NIH}],"
+        " issued: {date-parts: [[2024]]}}\n"
         "---\n\n"
     )
     return front + "\n\n".join(blocks) + "\n"

@@ -197,4 +197,15 @@ def _fontconfig_file(chars: str, bold: bool) -> Path | None:
     )
     files = sorted(Path(f) for f in result.stdout.splitlines() if f.endswith((".ttf", ".otf", ".ttc")))
     files.sort(key=lambda f: ("Noto" not in f.name, "Sans" not in f.name, f.name))
-    return files[0] if files else None
+    return next((f for f in files if _scalable(f)), None)
+
+
+@cache
+def _scalable(path: Path) -> bool:
+    """Whether Pillow can draw the font at any size: a colour bitmap font (Noto Color Emoji)
+    has one pixel size only, and drawing a cover's sizes with it fails ("invalid pixel size")."""
+    try:
+        ImageFont.truetype(str(path), 61)
+    except OSError:
+        return False
+    return True
