@@ -64,6 +64,18 @@ def edge_block(page, first: bool):
     return box
 
 
+def edge_path(page) -> list:
+    """The boxes from the flow down to the page's first block, outermost first."""
+    path, box = [], flow(page)
+    while box.children:
+        child = box.children[0]
+        if not (isinstance(child, B.BlockLevelBox) and child.is_in_normal_flow()):
+            break
+        path.append(child)
+        box = child
+    return path
+
+
 def body_pages(document) -> list[int]:
     return [
         index
@@ -183,9 +195,23 @@ def test_no_page_is_left_short_without_cause(documents, profile):
         if gap <= 6 * BODY_LINE_PT:
             continue
         following = edge_block(document.pages[index + 1], first=True)
-        unbreakable = any(isinstance(b, B.InlineReplacedBox | B.TableBox) for b in walk(following))
-        unbreakable |= following.element_tag in ("table", "figure", "pre")
-        assert unbreakable and following.margin_height() * PX > gap, (index + 1, round(gap))
+        # The unit that could not be split: a figure is its image and its caption together
+        # (break-inside: avoid), so the outermost figure, table or pre above the first block.
+        unit = (
+            next(
+                (
+                    b
+                    for b in edge_path(document.pages[index + 1])
+                    if b.element_tag in ("table", "figure", "pre")  # the outermost: not an anonymous part
+                ),
+                following,
+            )
+            if following.element_tag in ("table", "figure", "pre")
+            else following
+        )
+        unbreakable = any(isinstance(b, B.InlineReplacedBox | B.TableBox) for b in walk(unit))
+        unbreakable |= unit.element_tag in ("table", "figure", "pre")
+        assert unbreakable and unit.margin_height() * PX > gap, (index + 1, round(gap))
 
 
 def margin_texts(page) -> dict[str, str]:

@@ -191,6 +191,14 @@ def test_no_words_in_python_code():
     source = Path(__file__).resolve().parents[1] / "src" / "pubkit"
     for module in source.rglob("*.py"):
         tree = ast.parse(module.read_text(encoding="utf-8"))
+        patterns = {  # a regular expression reads input (pandoc's "Table: caption"), writes no word
+            id(node.args[0])
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "compile"
+            and node.args
+        }
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
@@ -201,7 +209,9 @@ def test_no_words_in_python_code():
         strings = [
             node.value
             for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings | patterns
         ]
         strings = [text for text in strings if not text.isidentifier()]  # a name: "Disclaimer", the class
         for word in words:
