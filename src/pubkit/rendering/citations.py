@@ -84,10 +84,6 @@ def _letters(number: int) -> str:
     return text
 
 
-def has_citations(body: str, bibliography: tuple, references: tuple) -> bool:
-    return bool(bibliography or references) and "@" in body
-
-
 def cite(
     body: str,
     body_line: int,
