@@ -18,6 +18,7 @@ import json
 import re
 import subprocess
 import tempfile
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -45,6 +46,7 @@ _CLUSTER_KEY = re.compile(r"-?@(" + _KEY + r")")
 _REFS = re.compile(r"^(?:::: *\{#refs\} *\n *:::|<div id=\"refs\"> *</div>) *$", re.MULTILINE)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 TOKEN = "pubkitcite{}x"
+_TOKEN = re.compile(r"pubkitcite(\d+)x")
 REFS_TOKEN = "pubkitrefsx"
 
 
@@ -62,8 +64,8 @@ class Cited:
         """The body's XHTML with the citations and the reference list in place. Footnotes are
         then marked a, b, c: the citations have the numbers (two different "1"s on a page
         would be one too many)."""
-        for index, cluster in enumerate(self.clusters):
-            html = html.replace(TOKEN.format(index), cluster)
+        if self.clusters:  # one pass over the body, not one per citation
+            html = _TOKEN.sub(lambda m: self.clusters[int(m[1])], html)
         html = html.replace(f"<p>{REFS_TOKEN}</p>", self.references)
         if self.clusters:
             html = _FOOTNOTE_REF.sub(lambda m: m[1] + _letters(int(m[2])) + m[3], html)
@@ -150,16 +152,16 @@ def cite(
 
 def _citations(body: str) -> list[tuple[int, int, str, list[str]]]:
     """(start, end, text, keys) of each citation, in order; not inside code."""
-    code = _code_ranges(body)
+    code = _Ranges(_code_ranges(body))
     found = []
     for match in _CLUSTER.finditer(body):
-        if not _inside(match.start(), code):
+        if not code.holds(match.start()):
             found.append((match.start(), match.end(), match[0], _CLUSTER_KEY.findall(match[0])))
-    taken = [(s, e) for s, e, _, _ in found]
+    taken = _Ranges([(s, e) for s, e, _, _ in found])
     for match in _BARE.finditer(body):
         if match[1].startswith(("fig-", "tbl-")):  # a cross-reference to a figure or table
             continue
-        if not _inside(match.start(), code) and not _inside(match.start(), taken):
+        if not code.holds(match.start()) and not taken.holds(match.start()):
             found.append((match.start(), match.end(), match[0], [match[1]]))
     return sorted(found)
 
@@ -180,8 +182,23 @@ def _code_ranges(body: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def _inside(position: int, ranges: list[tuple[int, int]]) -> bool:
-    return any(start <= position < end for start, end in ranges)
+class _Ranges:
+    """Spans of a text (code, citations), merged and sorted: is a position in one, by bisection
+    (a scan of every span per citation made many citations beside much code quadratic)."""
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        merged: list[list[int]] = []
+        for start, end in sorted(ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [start for start, _ in merged]
+        self.ends = [end for _, end in merged]
+
+    def holds(self, position: int) -> bool:
+        index = bisect_right(self.starts, position) - 1
+        return index >= 0 and position < self.ends[index]
 
 
 # -- bibliographies and styles ----------------------------------------------------------------
@@ -257,18 +274,13 @@ def _read_bibliography(
         items = json.loads(result or "[]")
     except json.JSONDecodeError:
         items = []
-    # The line of each key in its own file: where a duplicate or an uncited entry is reported.
-    found = []
-    for item in items:
-        key = str(item.get("id", ""))
-        at = text.find(key)
-        found.append((item, text.count("\n", 0, at) + 1 if at >= 0 else None))
-    _duplicates_within(text, fmt, path, cited)
-    return found
+    lines = _key_lines(text, fmt, path, cited)
+    return [(item, lines.get(str(item.get("id", "")))) for item in items]
 
 
-def _duplicates_within(text: str, fmt: str, path: Path, cited: Cited) -> None:
-    """pandoc keeps one of two entries with the same key; a duplicate in one file is an error."""
+def _key_lines(text: str, fmt: str, path: Path, cited: Cited) -> dict[str, int]:
+    """The line of each entry's key in its file (where an uncited entry is reported), in one
+    pass; a key given twice in one file is an error (pandoc would keep one of them)."""
     if fmt in ("biblatex", "bibtex"):
         pattern = re.compile(r"^\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", re.MULTILINE)
     elif fmt == "ris":
@@ -276,8 +288,10 @@ def _duplicates_within(text: str, fmt: str, path: Path, cited: Cited) -> None:
     else:
         pattern = re.compile(r'"id"\s*:\s*"([^"]+)"')
     seen: dict[str, int] = {}
+    line, counted = 1, 0
     for match in pattern.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
         if match[1] in seen:
             cited.problems.append(
                 Diagnostic(
@@ -286,6 +300,7 @@ def _duplicates_within(text: str, fmt: str, path: Path, cited: Cited) -> None:
             )
         else:
             seen[match[1]] = line
+    return seen
 
 
 def _style(style: tuple[Path | None, str, int | None], source: Path, cited: Cited) -> Path | None:

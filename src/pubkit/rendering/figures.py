@@ -17,6 +17,8 @@ from collections.abc import Mapping
 
 from lxml import etree
 
+from .markup import _remove_keeping_tail
+
 _CAPTION = re.compile(r"^\s*(?:Table:|:)\s+(\S.*)$", re.DOTALL)
 _ID = re.compile(r"\s*\{#((?:tbl|fig)-[\w-]+)\}\s*$")
 _CROSSREF = re.compile(r"(?<![\w@])@((?:fig|tbl)-[\w-]*\w)")
@@ -61,7 +63,7 @@ def _table_caption(table: etree._Element) -> None:
                 caption = etree.Element("caption")
                 caption.text = match[1].strip()
                 table.insert(0, caption)
-                _remove(neighbour)
+                _remove_keeping_tail(neighbour)
                 break
     if caption is None:
         return
@@ -149,14 +151,3 @@ def _link(element, where: str, text: str, numbers: dict[str, str], missing: list
         link.tail = pieces[index + 1]
         parent.insert(position, link)
         position += 1
-
-
-def _remove(element: etree._Element) -> None:
-    parent = element.getparent()
-    previous = element.getprevious()
-    if element.tail and element.tail.strip():
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
