@@ -18,13 +18,13 @@ want_bench=0
 # Nastaliq for Urdu ...) and Noto CJK for Chinese, Japanese and Korean: the scripts the theme's
 # fonts do not cover and Noto Color Emoji (else those characters print as boxes, and pubkit warns),
 # a Java runtime for EPUBCheck and Chromium and Node.js for Ace by DAISY (`pubkit check`); for the
-# tests poppler-utils (pdffonts, pdftotext, pdftoppm).
+# tests poppler-utils (pdffonts, pdftotext, pdftoppm) and zbar-tools (zbarimg reads the QR code).
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig libgs-common fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
       chromium)
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv python3-pip)
 command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
 command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
-if (( want_test )); then debs+=(poppler-utils); fi
+if (( want_test )); then debs+=(poppler-utils zbar-tools); fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -279,7 +279,8 @@ class _Report:
 
     def outcome(self, outcome) -> None:
         # A skipped manuscript's warnings were said when it was built (`pubkit check` repeats them).
-        for diagnostic in (*outcome.errors, *(outcome.warnings if outcome.status != "skipped" else ())):
+        shown = (*outcome.errors, *(outcome.warnings if outcome.status != "skipped" else ()), *outcome.review)
+        for diagnostic in shown:
             _say(diagnostic)
         for output in outcome.outputs:
             click.echo(f"wrote {output}")
@@ -316,16 +317,25 @@ def _progress() -> Iterator[_Report]:
 )
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--no-ace", is_flag=True, help="Skip Ace by DAISY even when it is installed.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Only list the manuscripts by their next medical review date, soonest first (builds nothing).",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --due: the list as JSON.")
 @_budget_options
 def check_command(
     paths: tuple[Path, ...],
     out_dir: Path,
     strict: bool,
     no_ace: bool,
+    due: bool,
+    as_json: bool,
     timeout: float | None,
     max_memory_mb: int | None,
 ) -> None:
     """Check the EPUBs of PATHS with EPUBCheck, the stores' rules and Ace; build them first if needed.
+    Also: the review policy, and the plain language of the text (its reading grade).
 
     Prints one line per finding, `file: code: message`.
     """
@@ -335,6 +345,11 @@ def check_command(
 
     quiet_libraries()
     paths = _manuscripts(paths)
+    if as_json and not due:
+        raise click.UsageError("--json goes with --due")
+    if due:
+        _due(paths, as_json)
+        return
     counts = {"errors": 0, "warnings": 0}
     failed = 0
     not_run: dict[str, None] = {}
@@ -378,6 +393,42 @@ def check_command(
     # Without EPUBCheck no book can be called store-ready; a missing Ace fails under --strict.
     epubcheck_missing = any(not r.epubcheck_ran for r in results if isinstance(r, CheckResult))
     if failed or counts["errors"] or epubcheck_missing or (strict and not_run):
+        sys.exit(1)
+
+
+def _due(paths: tuple[Path, ...], as_json: bool) -> None:
+    """`check --due`: the table (or JSON) of next review dates; exit 1 when one is overdue or a
+    manuscript does not load."""
+    import json
+
+    from .check.review import due_report
+    from .policy import build_today
+
+    today = build_today()
+    entries, problems = due_report(list(paths), today)
+    for problem in problems:
+        _say(problem)
+    if as_json:
+        rows = [e.as_json(Path.cwd()) for e in entries]
+        click.echo(
+            json.dumps({"today": today.isoformat(), "manuscripts": rows}, indent=2, ensure_ascii=False)
+        )
+    else:
+        header = ("next review", "status", "reviewed", "reviewer", "manuscript")
+        rows = [
+            (
+                e.next_review.isoformat() if e.next_review else "-",
+                e.status if e.days_left is None or e.days_left < 0 else f"{e.status} ({e.days_left} d)",
+                e.reviewed.isoformat() if e.reviewed else "-",
+                e.reviewer or "-",
+                e.as_json(Path.cwd())["manuscript"],
+            )
+            for e in entries
+        ]
+        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+        for row in (header, *rows):
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if problems or any(e.status == "overdue" for e in entries):
         sys.exit(1)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .brand import Brand
     from .rendering.labels import Labels
 
 # A book without `identifier` or `isbn` is named by a UUID derived from its slug: the same on
@@ -46,6 +47,9 @@ class Person:
     bio: str = ""
     role: str = ""
     reviewed: dt.date | None = None
+    # Where the front matter states the person and the review date (the review checks point there).
+    line: int | None = field(default=None, compare=False)
+    reviewed_line: int | None = field(default=None, compare=False)
 
     @property
     def display_name(self) -> str:
@@ -95,6 +99,10 @@ class Manuscript:
     bibliography: tuple[tuple[str, int | None], ...] = ()  # (path as written, line)
     csl: str = ""  # a bundled style's name or a .csl file, relative to the manuscript
     references: str = ""  # `references:` of the front matter, as CSL-JSON
+    url: str = ""  # the canonical web version: a QR code on the handout, a link on the title page
+    edition: str = ""  # the copyright page's edition statement ("Second edition")
+    review: tuple[tuple[str, object], ...] = ()  # `review:` of the front matter: the policy changed
+    review_line: int | None = None  # the line of `review:`
 
     @property
     def source_dir(self) -> Path:
@@ -163,6 +171,9 @@ class Book:
     labels: Labels | None = field(default=None, repr=False)  # the book's words, in its language
     has_citations: bool = False
     translations: tuple[Translation, ...] = ()  # the same article in other languages
+    print_assets: tuple[Asset, ...] = ()  # images only the PDF shows (the handout's QR code)
+    brand: Brand | None = None  # the clinic's or publisher's (brand.py)
+    large_print: bool = False  # the handout in large print
 
     @property
     def direction(self) -> str:

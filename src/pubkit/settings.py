@@ -27,8 +27,21 @@ max_svg_elements = 50000     elements of one SVG image, each <use> counted as wh
 max_data_uri_kb = 512        one data: URI (an image written into the manuscript)
 max_warnings = 100           warnings shown per manuscript; the rest as "... and N more warnings"
 
+reading_grade = 8            `pubkit check`: the reading grade patient material should not exceed
+max_sentence_words = 25      `pubkit check`: a sentence longer than this is pointed out
+large_print = false          the handout in large print (16 pt body, RNIB Clear Print); `--large-print`
+printed_in = ""              the copyright page's "Printed in ..." (press PDF), e.g. "the United States"
+
 [labels]                     the theme's words changed for every manuscript, by message name:
 reviewed_by = "Revisado por" (the names are those of styles/default/locale/pubkit.pot)
+
+[review]                     the review policy (policy.py), overridable by `review:` in a front matter:
+every = "12 months"          a medical review is due this long after the last one
+warn_before = "30 days"      warned of this long before
+require_credentials = false  a medical reviewer without credentials or review date is an error
+
+[brand]                      the clinic's or publisher's brand on the handout, title page and cover
+name = "..."                 (brand.py: name, logo, address, phone, website, accent)
 
 Remote images are only downloaded with `pubkit build --allow-remote`; no setting turns that on.
 """
@@ -41,7 +54,9 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .brand import Brand, parse_brand
 from .errors import Diagnostic, PubkitError
+from .policy import POLICY_KEYS, ReviewPolicy, period_problem
 
 SETTINGS_FILE = "pubkit.toml"
 PAPER_SIZES = ("letter", "a4")
@@ -73,6 +88,12 @@ class Settings:
     allow_remote: bool = False  # only from the command line (--allow-remote)
     # [labels]: the theme's words changed for every manuscript: (name, text, line in pubkit.toml)
     labels: tuple[tuple[str, str, int | None], ...] = ()
+    reading_grade: float = 8.0
+    max_sentence_words: int = 25
+    large_print: bool = False
+    printed_in: str = ""
+    review: ReviewPolicy = ReviewPolicy()
+    brand: Brand | None = None
 
     def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -81,8 +102,9 @@ class Settings:
 _TYPES: dict[str, type | tuple[type, ...]] = {
     f.name: {"bool": bool, "float": (int, float), "int": int}.get(str(f.type), str)
     for f in fields(Settings)
-    if f.name not in ("allow_remote", "labels")
+    if f.name not in ("allow_remote", "labels", "review", "brand")
 }
+_TABLES = ("labels", "review", "brand")
 BUDGET_SETTINGS = ("timeout", "max_memory_mb")  # bound a build, do not shape its outputs
 _THEME_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
@@ -131,8 +153,19 @@ def load_settings(root: Path) -> Settings:
                 problems.append(labels)
             else:
                 values[key] = labels
+        elif key == "review":
+            policy = review_policy(value, path, lambda k: _line_of_key(path, k))
+            if isinstance(policy, Diagnostic):
+                problems.append(policy)
+            else:
+                values[key] = policy
+        elif key == "brand":
+            try:
+                values[key] = parse_brand(value, path, root)
+            except PubkitError as exc:
+                problems.extend(exc.diagnostics)
         elif key not in _TYPES:
-            hint = difflib.get_close_matches(key, [*_TYPES, "labels"], n=1)
+            hint = difflib.get_close_matches(key, [*_TYPES, *_TABLES], n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             problems.append(Diagnostic(path, line, f"unknown setting '{key}'{suggestion}"))
         elif key == "profile":
@@ -145,7 +178,7 @@ def load_settings(root: Path) -> Settings:
         elif not isinstance(value, _TYPES[key]) or (_TYPES[key] is not bool and isinstance(value, bool)):
             kind = {bool: "true or false", str: "text", int: "a whole number"}.get(_TYPES[key], "a number")
             problems.append(Diagnostic(path, line, f"setting '{key}' must be {kind}"))
-        elif key.startswith("max_") and not 0 < value <= 10**9:
+        elif (key.startswith("max_") or key == "reading_grade") and not 0 < value <= 10**9:
             problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
         elif key in ("remote_timeout", "remote_max_mb") and not 0 < value <= 3600:
             problems.append(Diagnostic(path, line, f"setting '{key}' must be a number above 0"))
@@ -171,6 +204,28 @@ def load_settings(root: Path) -> Settings:
     if problems:
         raise PubkitError(problems)
     return Settings(**values)
+
+
+def review_policy(
+    value: object, source: Path, line_of, base: ReviewPolicy = ReviewPolicy()
+) -> ReviewPolicy | Diagnostic:
+    """A [review] table (or a front matter's `review:` mapping) over `base`: the policy it
+    states, or the first problem in it. `line_of(key)` gives a key's line."""
+    if not isinstance(value, dict):
+        return Diagnostic(source, line_of("review"), 'review must be a table: [review] every = "12 months"')
+    changes: dict = {}
+    for key, item in value.items():
+        if key not in POLICY_KEYS:
+            hint = difflib.get_close_matches(str(key), POLICY_KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            return Diagnostic(source, line_of(key), f"review: unknown key '{key}'{suggestion}")
+        if key == "require_credentials":
+            if not isinstance(item, bool):
+                return Diagnostic(source, line_of(key), "review: 'require_credentials' must be true or false")
+        elif why := period_problem(item):
+            return Diagnostic(source, line_of(key), f"review: '{key}' {why}")
+        changes[key] = item
+    return replace(base, **changes, declared=True)
 
 
 def _labels(path: Path, value: object) -> tuple[tuple[str, str, int | None], ...] | Diagnostic:

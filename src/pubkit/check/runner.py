@@ -104,6 +104,7 @@ def _findings(
     epub = out_dir / f"{path.stem}.epub"
     built = outcome.status == "built"
     findings = list(outcome.warnings)  # up to date: the warnings the state recorded when it was built
+    findings.extend(outcome.review)  # the review policy's, made afresh
     findings.extend(
         Diagnostic(
             f"{out_dir / d.source}", d.line, d.message.split(": ", 1)[-1], f"EPUBCHECK-{d.code}", d.severity

@@ -145,6 +145,8 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
     front = []
     landmarks = [{"type": "cover", "href": "cover.xhtml", "title": labels.text("cover")}]
     for page in book.pages:
+        if page.kind == "online":  # the handout's QR code: the title page links the address instead
+            continue
         if page.kind == "toc":
             documents.append(Document("nav.xhtml", labels.text("contents"), b"", "nav"))
             landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": labels.text("contents")})

@@ -40,6 +40,9 @@ TOP_LEVEL_KEYS: dict[str, str] = {
     "bibliography": "the file(s) citations are resolved in: CSL-JSON (.json), BibTeX (.bib) or RIS (.ris)",
     "references": "bibliography entries as CSL items, in the front matter (each with an id)",
     "csl": "the citation style: ama (default), vancouver, apa, nlm, or a .csl file of the project",
+    "url": "the article's canonical web address (https://...): a QR code on the handout",
+    "edition": "the edition statement of the copyright page, e.g. 'Second edition'",
+    "review": "this manuscript's review policy: every, warn_before, require_credentials (as [review])",
 }
 AUTHOR_KEYS = ("name", "credentials", "honorific", "role", "bio")
 REVIEWER_KEYS = ("name", "honorific", "credentials", "role", "reviewed", "bio")
@@ -198,6 +201,10 @@ class _Validator:
             bio=self.text(path + ("bio",), value.get("bio")),
             role=self.text(path + ("role",), value.get("role")),
             reviewed=self.date(path + ("reviewed",), value.get("reviewed")) if "reviewed" in keys else None,
+            line=self.located.line(path, self.closing_line),
+            reviewed_line=self.located.line(path + ("reviewed",), self.closing_line)
+            if "reviewed" in value
+            else None,
         )
 
     def people(self, path: tuple, value: object, keys: tuple[str, ...]) -> tuple[Person, ...]:
@@ -266,6 +273,10 @@ class _Validator:
         out["bibliography"] = self.bibliography(data.get("bibliography"))
         out["csl"] = self.text(("csl",), data.get("csl"))
         out["references"] = self.references(data.get("references"))
+        out["url"] = self.url(data.get("url"))
+        out["edition"] = self.text(("edition",), data.get("edition"))
+        out["review"] = self.review(data.get("review"))
+        out["review_line"] = self.located.line(("review",), self.closing_line) if "review" in data else None
         for key in ("translation_of", "translation_key"):
             out[key] = self.text((key,), data.get(key))
             if out[key] and not _SLUG.fullmatch(out[key]):
@@ -274,6 +285,41 @@ class _Validator:
                 )
                 out[key] = ""
         return out
+
+    def url(self, value: object) -> str:
+        text = self.text(("url",), value)
+        if text and not re.fullmatch(r"(?i)https?://[^\s/?#]+[^\s]*", text):
+            self.error(("url",), f"'url' must be a web address starting with https://, not {_shown(text)!r}")
+            return ""
+        return text
+
+    def review(self, value: object) -> tuple[tuple[str, object], ...]:
+        """`review:` as (key, value) pairs, each checked as [review] in pubkit.toml is."""
+        if value is None:
+            return ()
+        from ..policy import POLICY_KEYS, period_problem
+
+        if not isinstance(value, dict):
+            self.error(
+                ("review",),
+                f"'review' must be a mapping (every, warn_before, require_credentials), not {_kind(value)}",
+            )
+            return ()
+        self.mapping_keys(("review",), value, POLICY_KEYS)
+        found = []
+        for key in POLICY_KEYS:
+            if key not in value:
+                continue
+            item = value[key]
+            if key == "require_credentials":
+                if not isinstance(item, bool):
+                    self.error(("review", key), "'review.require_credentials' must be true or false")
+                    continue
+            elif why := period_problem(item):
+                self.error(("review", key), f"'review.{key}' {why}")
+                continue
+            found.append((key, item))
+        return tuple(found)
 
     def bibliography(self, value: object) -> tuple[tuple[str, int | None], ...]:
         """`bibliography:` as (path as written, line)."""

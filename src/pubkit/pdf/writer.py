@@ -88,6 +88,10 @@ def gutter_for(pages: int) -> float:
     return GUTTER_BY_PAGES[-1][1]
 
 
+# The copyright page belongs to a book (press), the QR code's page to a handout.
+PAGES_NOT_IN = {"handout": frozenset({"copyright"}), "press": frozenset({"online"})}
+
+
 def compose_html(
     book: Book,
     options: PdfOptions = PdfOptions(),
@@ -101,6 +105,7 @@ def compose_html(
     pages = [
         replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind == "body" else p
         for p in book.pages
+        if p.kind not in PAGES_NOT_IN[options.profile]
     ]
     # Break points in long names and addresses, tables that fit the page: the PDF's only (fit.py).
     fitted = fit_fragments([p.html for p in pages], fit)
@@ -399,13 +404,18 @@ def _layout_once(
 
     layoutfix.apply()  # footnotes stay with their calls in one pass (else _layout mends them)
     fetcher = _book_fetcher(book, cmyk=options.profile == "press")
-    font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile, book.labels)
+    font_config, stylesheets = _theme_stylesheets(
+        book.theme_dir, options.profile, book.labels, book.large_print
+    )
     # One dict for the page rules and the document: the @color-profile rule lands in it.
     color_profiles: dict = {}
     stylesheets = [
         *stylesheets,
         weasyprint.CSS(
-            string=page_css, url_fetcher=fetcher, color_profiles=color_profiles, font_config=font_config
+            string=page_css + brand_css(book, options.profile),
+            url_fetcher=fetcher,
+            color_profiles=color_profiles,
+            font_config=font_config,
         ),
     ]
     html = weasyprint.HTML(
@@ -419,7 +429,20 @@ def _layout_once(
     return html.render(stylesheets=stylesheets, color_profiles=color_profiles, font_config=font_config)
 
 
-def _theme_stylesheets(theme_dir: Path, profile: str, labels: Labels | None = None) -> tuple:
+def brand_css(book: Book, profile: str) -> str:
+    """The brand's accent colour over the theme's (in CMYK for press)."""
+    brand = book.brand
+    if brand is None or not brand.accent:
+        return ""
+    from ..brand import device_cmyk
+
+    colour = device_cmyk(brand.accent) if profile == "press" else brand.accent
+    return f"\n:root {{ --accent: {colour}; }}\n"
+
+
+def _theme_stylesheets(
+    theme_dir: Path, profile: str, labels: Labels | None = None, large_print: bool = False
+) -> tuple:
     """The theme's font configuration and parsed stylesheets (print.css, then PROFILE.css), made
     once per process and theme: fontconfig's scan of the machine's fonts, the @font-face files
     and the CSS parse are not repeated per layout pass or per manuscript. They are made again
@@ -431,11 +454,13 @@ def _theme_stylesheets(theme_dir: Path, profile: str, labels: Labels | None = No
         from ..rendering.labels import english
 
         labels = english(theme.chain)
-    return _parsed_theme(theme_dir, profile, stamp, labels)
+    return _parsed_theme(theme_dir, profile, stamp, labels, large_print)
 
 
 @cache
-def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple, labels: Labels) -> tuple:
+def _parsed_theme(
+    theme_dir: Path, profile: str, stamp: tuple, labels: Labels, large_print: bool = False
+) -> tuple:
     from .engine import import_weasyprint
 
     weasyprint = import_weasyprint()
@@ -452,6 +477,7 @@ def _parsed_theme(theme_dir: Path, profile: str, stamp: tuple, labels: Labels) -
     for path in (
         *theme.stylesheets("print.css", labels.direction),
         *theme.stylesheets(f"{profile}.css", labels.direction),
+        *(theme.stylesheets("large-print.css", labels.direction) if large_print else ()),
     ):
         # The theme's own sheets hold no @color-profile rule; the page rules (per book) do.
         sheet = weasyprint.CSS(
@@ -514,7 +540,7 @@ def _write(book: Book, document, variant: str | None) -> bytes:
 def _book_fetcher(book: Book, cmyk: bool):
     """The book's images (in CMYK for press) and the theme's files."""
     served = {}
-    for asset in book.assets:
+    for asset in (*book.assets, *book.print_assets):
         data, media_type = asset.data, asset.media_type
         if cmyk and media_type in ("image/png", "image/jpeg", "image/gif", "image/webp"):
             data, media_type = to_cmyk_jpeg(data), "image/jpeg"

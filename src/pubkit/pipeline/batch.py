@@ -83,6 +83,9 @@ class Outcome:
     outputs: tuple[Path, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     errors: tuple[Diagnostic, ...] = ()
+    # The review policy's warnings (check/review.py): made afresh by every build, as a review
+    # falls due with time; shown for a skipped manuscript too.
+    review: tuple[Diagnostic, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,7 +301,11 @@ def _build_many(
     sources = list(dict.fromkeys(Path(p).resolve() for p in paths))
     outcomes: dict[Path, Outcome] = {}
 
+    reviews: dict[Path, tuple[Diagnostic, ...]] = {}
+
     def finish(source: Path, outcome: Outcome) -> None:
+        if reviews.get(source):
+            outcome = replace(outcome, review=reviews[source])
         outcomes[source] = outcome
         if on_outcome is not None:
             on_outcome(outcome)
@@ -321,6 +328,10 @@ def _build_many(
             settings = apply_options(settings_by_root[root], options)
         except PubkitError as exc:
             finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
+            continue
+        review_errors, reviews[source] = _review(source, root, settings, state, options.strict)
+        if review_errors:
+            finish(source, Outcome(shown, "failed", errors=review_errors))
             continue
         # A translation added, retitled or removed changes the handout's "also available in".
         linked = translation_signature(source, settings.lang)
@@ -382,6 +393,32 @@ def _build_many(
             runner.close()
     state.save()
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+def _review(
+    source: Path, root: Path, settings: Settings, state: BuildState, strict: bool
+) -> tuple[tuple[Diagnostic, ...], tuple[Diagnostic, ...]]:
+    """The review policy's errors and warnings for one manuscript (check/review.py), the
+    content digests of its reviews recorded. A manuscript that does not load has none: its
+    build says why it does not."""
+    from ..check.review import manuscript_policy, review_findings
+    from ..errors import Severity
+    from ..manuscript.loader import load
+    from ..policy import build_today
+
+    try:
+        manuscript = load(source, settings=settings, root=root)
+    except (PubkitError, OSError):
+        return (), ()
+    if not manuscript.reviewers:
+        return (), ()
+    findings, digests = review_findings(
+        manuscript, manuscript_policy(manuscript, settings), build_today(), state.review_record(source)
+    )
+    state.record_reviews(source, digests)
+    errors = tuple(f for f in findings if strict or f.severity is Severity.ERROR)
+    warnings = tuple(f for f in findings if f not in errors)
+    return errors, warnings
 
 
 # The budget bounds a build; it does not shape its outputs: changing it rebuilds nothing.

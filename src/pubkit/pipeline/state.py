@@ -3,6 +3,8 @@
     output/.pubkit-state.json
       builds: manuscript -> {key, inputs: {path: sha256}, outputs: {name: [size, mtime_ns]}}
       hashes: path -> [size, mtime_ns, sha256]     a cache, so unchanged files are not re-read
+      reviews: manuscript -> {"reviewer|date": sha256 of the content when that review date
+               first appeared}                    check/review.py: "changed after its review"
 
 A manuscript is up to date when its build key (pubkit's version and code, the settings and
 options that shape the outputs, SOURCE_DATE_EPOCH) is the same, every input it was built from
@@ -41,6 +43,7 @@ class BuildState:
     out_dir: Path
     builds: dict[str, Record] = field(default_factory=dict)
     hashes: dict[str, list] = field(default_factory=dict)
+    reviews: dict[str, dict[str, str]] = field(default_factory=dict)
     dirty: bool = False
     # This batch's answers: a theme file shared by thousands of manuscripts is stat()ed once.
     _seen: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -54,6 +57,7 @@ class BuildState:
                 return state
             state.builds = {k: Record(**v) for k, v in data.get("builds", {}).items()}
             state.hashes = dict(data.get("hashes", {}))
+            state.reviews = {k: dict(v) for k, v in data.get("reviews", {}).items() if isinstance(v, dict)}
         except (OSError, ValueError, TypeError, AttributeError):
             pass  # no record, or a damaged one: everything is rebuilt and the record rewritten
         return state
@@ -67,6 +71,7 @@ class BuildState:
             "format": FORMAT,
             "builds": {k: asdict(v) for k, v in sorted(self.builds.items())},
             "hashes": dict(sorted(self.hashes.items())),
+            "reviews": dict(sorted(self.reviews.items())),
         }
         try:
             atomic_write(self.out_dir / STATE_FILE, json.dumps(data, indent=0).encode("utf-8"))
@@ -143,6 +148,18 @@ class BuildState:
         noted = [[w.line, w.message, w.code] for w in warnings]
         self.builds[str(source.resolve())] = Record(key, hashes, written, noted)
         self.dirty = True
+
+    def review_record(self, source: Path) -> dict[str, str]:
+        return dict(self.reviews.get(str(source.resolve()), {}))
+
+    def record_reviews(self, source: Path, digests: dict[str, str]) -> None:
+        name = str(source.resolve())
+        if self.reviews.get(name, {}) != digests:
+            if digests:
+                self.reviews[name] = digests
+            else:
+                self.reviews.pop(name, None)
+            self.dirty = True
 
     def forget(self, source: Path) -> None:
         if self.builds.pop(str(source.resolve()), None) is not None:

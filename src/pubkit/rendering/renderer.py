@@ -18,6 +18,7 @@ from ..model import RTL_LANGUAGES, Asset, Book, Heading, Manuscript, Page, Perso
 from ..settings import Settings
 
 if TYPE_CHECKING:
+    from ..brand import Brand
     from .labels import Labels
     from .markup import Fragment
     from .theme import Theme
@@ -151,6 +152,8 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     disclaimer_html = front_html(manuscript.disclaimer.text) if manuscript.disclaimer else ""
 
     logo_href = _theme_logo(theme, assets, problems)
+    brand = settings.brand
+    brand_logo_href = _brand_logo(brand, assets, problems) if brand and brand.logo else ""
     if problems or body is None:
         raise PubkitError(sorted(problems, key=lambda d: d.line or 0))
     from ..manuscript.translations import translations_of
@@ -159,6 +162,11 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     headings = tuple(h for h in body.headings if h.id)
     sections = [h for h in headings if h.level == 2]
     has_toc = len(sections) >= TOC_MIN_SECTIONS
+    print_assets = ()
+    if manuscript.url:
+        from .qr import qr_asset
+
+        print_assets = (qr_asset(manuscript.url),)
     context = {
         "m": manuscript,
         "authors": authors,
@@ -177,6 +185,11 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "disclaimer_title": disclaimer_title(manuscript, labels),
         "translations": translations,
         "translations_html": labels.join_html(_language_name(t.lang, labels) for t in translations),
+        "review_footer": review_footer(manuscript, settings, labels),
+        "brand": brand,
+        "brand_logo_href": brand_logo_href,
+        "qr_href": print_assets[0].href if print_assets else "",
+        "printed_in": settings.printed_in,
     }
     pages = [
         Page(
@@ -186,6 +199,14 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             theme.render("titlepage.html.j2", **context),
             epub_type="titlepage",
             landmark="titlepage",
+        ),
+        # The back of the print book's title page (press) and a page of the EPUB; not in a handout.
+        Page(
+            "copyright",
+            "pubkit-copyright",
+            labels.text("copyright_page"),
+            theme.render("copyright.html.j2", **context),
+            epub_type="copyright-page",
         ),
         Page(
             "credits",
@@ -226,6 +247,15 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             landmark="bodymatter",
         )
     )
+    if manuscript.url:  # the handout's QR code to the online version (the EPUB links it instead)
+        pages.append(
+            Page(
+                "online",
+                "pubkit-online",
+                labels.text("read_online"),
+                theme.render("online.html.j2", **context),
+            )
+        )
     return Book(
         manuscript=manuscript,
         pages=tuple(pages),
@@ -240,7 +270,40 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         labels=labels,
         translations=translations,
         has_citations=bool(cited and cited.clusters),
+        print_assets=print_assets,
+        brand=brand,
+        large_print=settings.large_print,
     )
+
+
+def _brand_logo(brand: Brand, assets: dict[str, Asset], problems: list[Diagnostic]) -> str:
+    """The brand's logo (brand.py: an SVG or PNG inside the project) as one of the book's images."""
+    from .resources import SUFFIXES, check_image, read_local
+
+    data = read_local(brand.logo)
+    checked = data if isinstance(data, str) else check_image(data, ("PNG", "SVG"))
+    if isinstance(checked, str):
+        problems.append(
+            Diagnostic(brand.source or brand.logo, None, f"brand: logo {brand.logo.name} {checked}")
+        )
+        return ""
+    digest = hashlib.sha256(checked.data).hexdigest()[:10]
+    href = f"images/brand-{digest}{SUFFIXES[checked.media_type]}"
+    assets.setdefault(href, Asset(href, checked.media_type, checked.data, brand.logo))
+    return href
+
+
+def review_footer(manuscript: Manuscript, settings: Settings, labels: Labels) -> str:
+    """The handout's footer: "Medically reviewed on X · Next review by Y" from the latest dated
+    medical review and the review policy; the first reviewer's line when none is dated."""
+    from ..check.review import last_review, manuscript_policy
+
+    latest = last_review(manuscript)
+    if latest is None:
+        return review_line(manuscript.reviewers[0], labels) if manuscript.reviewers else ""
+    due = manuscript_policy(manuscript, settings).next_review(latest.reviewed)
+    reviewed = labels.text("medically_reviewed_on", date=labels.date(latest.reviewed))
+    return f"{reviewed} \u00b7 {labels.text('next_review_by', date=labels.date(due))}"
 
 
 def _theme_logo(theme: Theme, assets: dict[str, Asset], problems: list[Diagnostic]) -> str:
