@@ -182,6 +182,19 @@ def _waiting(out_dir: Path) -> None:
     is_flag=True,
     help="Download http(s) images (bounded by remote_timeout and remote_max_mb in pubkit.toml).",
 )
+@click.option(
+    "--brand",
+    "brand_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Build for this brand file (a clinic's name, logo, contact; see brands/) into OUT/<brand>/; "
+    "repeatable. Without it, a brands/ folder's brands are built besides the project's own.",
+)
+@click.option(
+    "--large-print",
+    is_flag=True,
+    help="The handout in large print: 16 pt text, nothing under 14 pt (or large_print in pubkit.toml).",
+)
 @_budget_options
 def build_command(
     paths: tuple[Path, ...],
@@ -195,13 +208,16 @@ def build_command(
     force: bool,
     dask_scheduler: str | None,
     allow_remote: bool,
+    brand_files: tuple[Path, ...],
+    large_print: bool,
     timeout: float | None,
     max_memory_mb: int | None,
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT.
 
     Manuscripts whose inputs (text, images, theme, settings, pubkit itself) have not changed
-    since their outputs were written are skipped; --force rebuilds them.
+    since their outputs were written are skipped; --force rebuilds them. With brands (--brand,
+    or a brands/ folder), each manuscript is built once more per brand, into OUT/<brand>/.
     """
     from .pipeline.batch import build_many, quiet_libraries
     from .pipeline.single import BuildOptions
@@ -217,35 +233,77 @@ def build_command(
         allow_remote=allow_remote,
         timeout=timeout,
         max_memory_mb=max_memory_mb,
+        large_print=large_print,
     )
     try:
+        runs = _brand_runs(paths, out_dir, brand_files, options)
+    except PubkitError as exc:
+        for diagnostic in exc.diagnostics:
+            _say(diagnostic)
+        sys.exit(1)
+    built = skipped = failed = total = 0
+    seconds = 0.0
+    try:
         with _progress() as report, _executor(dask_scheduler) as executor:
-            summary = build_many(
-                paths,
-                out_dir,
-                options,
-                jobs=jobs,
-                force=force,
-                executor=executor,
-                on_plan=report.plan,
-                on_outcome=report.outcome,
-                on_wait=_waiting,
-            )
+            for run_out, run_options in runs:
+                summary = build_many(
+                    paths,
+                    run_out,
+                    run_options,
+                    jobs=jobs,
+                    force=force,
+                    executor=executor,
+                    on_plan=report.plan,
+                    on_outcome=report.outcome,
+                    on_wait=_waiting,
+                )
+                built, skipped, failed = (
+                    built + summary.built,
+                    skipped + summary.skipped,
+                    failed + summary.failed,
+                )
+                total += len(summary.outcomes)
+                seconds += summary.seconds
     except PubkitError as exc:  # OUT stayed taken by another build
         for diagnostic in exc.diagnostics:
             _say(diagnostic)
         sys.exit(1)
     click.echo(
-        f"built {summary.built}, skipped {summary.skipped} (up to date), failed {summary.failed} "
-        f"in {summary.seconds:.1f} s",
+        f"built {built}, skipped {skipped} (up to date), failed {failed} in {seconds:.1f} s",
         err=True,
     )
     # The work is done: spare the interpreter's last collection of everything the build left
     # (tens of milliseconds for WeasyPrint's and lxml's objects). Exit handlers still run.
     gc.freeze()
-    if summary.failed:
-        click.echo(f"{summary.failed} of {len(summary.outcomes)} manuscript(s) failed", err=True)
+    if failed:
+        click.echo(f"{failed} of {total} manuscript(s) failed", err=True)
         sys.exit(1)
+
+
+def _brand_runs(paths: tuple[Path, ...], out_dir: Path, brand_files: tuple[Path, ...], options):
+    """(output folder, options) per build: the project's own into OUT and each brand's into
+    OUT/<brand>/ (--brand FILE: those brands only; else every brands/*.toml of the project)."""
+    from dataclasses import replace
+
+    from .brand import brand_files as project_brands
+    from .brand import load_brand_file
+    from .settings import find_root
+
+    root = find_root(paths[0].resolve().parent)
+    files = list(brand_files) or project_brands(root)
+    brands, problems = [], []
+    for path in files:
+        if not path.is_file():
+            problems.append(Diagnostic(path, None, "brand: no such file"))
+            continue
+        try:
+            brands.append(load_brand_file(path, root))
+        except PubkitError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise PubkitError(problems)
+    runs = [] if brand_files else [(out_dir, options)]
+    return runs + [(out_dir / brand.ident, replace(options, brand=brand)) for brand in brands]
 
 
 @contextmanager

@@ -203,13 +203,11 @@ class _Formula:
         return next(label for floor, label in self.bands if score >= floor)
 
     def grade_equivalent(self, score: float) -> float:
-        points = self.grades
-        for (high, high_grade), (low, low_grade) in zip(points, points[1:], strict=False):
-            if score >= low or (low, low_grade) == points[-1]:
-                if score > high and (high, high_grade) != points[0]:
-                    continue
-                return high_grade + (high - score) * (low_grade - high_grade) / (high - low)
-        return points[0][1]
+        """Interpolated in the table's segment holding the score (extrapolated past its ends)."""
+        for (high, high_grade), (low, low_grade) in zip(self.grades, self.grades[1:], strict=False):
+            if score >= low:
+                break
+        return high_grade + (high - score) * (low_grade - high_grade) / (high - low)
 
 
 _ENGLISH = _Formula("Flesch-Kincaid grade", None)
@@ -434,8 +432,7 @@ class _Scanner:
     def scan(self) -> list[_Block]:
         fence = ""  # the open code fence's marker
         raw_end = ""  # the closing tag of an open <script>, <style> or <pre>
-        in_comment = blank_before = True
-        in_comment = False
+        blank_before, in_comment = True, False
         in_list = in_footnote = in_table = in_code = False
         for index, raw in enumerate(self.lines):
             lineno = self.first + index
@@ -512,7 +509,9 @@ class _Scanner:
                 if match := _ATX.match(stripped):
                     self.start("heading", lineno, _heading_text(stripped, match), len(match.group(1)))
                     continue
-            if match := _LIST_ITEM.match(stripped if quoted else line):
+            if (match := _LIST_ITEM.match(stripped if quoted else line)) and not self._lazy_number(
+                match, follows_blank
+            ):
                 text = (stripped if quoted else line)[match.end() :]
                 self.start("item", lineno, text)
                 in_list = True
@@ -527,6 +526,13 @@ class _Scanner:
                 self.open.lines.append((lineno, stripped))
         self.close()
         return self.blocks
+
+    def _lazy_number(self, marker: re.Match, follows_blank: bool) -> bool:
+        """A numbered line inside a paragraph ("2010. The study ...") continues it: only "1."
+        may interrupt a paragraph (CommonMark)."""
+        number = marker.group(0).strip().rstrip(".)")
+        paragraph = self.open is not None and self.open.kind == "para" and not follows_blank
+        return paragraph and number.isdigit() and number != "1"
 
     def _setext(self, stripped: str, lineno: int) -> bool:
         """A === or --- line under a paragraph makes it a heading."""
@@ -610,22 +616,22 @@ _ABBREVIATIONS = frozenset(
     "e.g eg i.e ie cf vs viz approx ca al "
     "mg mcg µg ug g kg ml dl l lb lbs oz mm cm km in ft iu mmol meq "
     "fig figs no nos vol vols p pp ch chap sec ed eds ref refs "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
 )
 # The end of a sentence only when the next word is capitalised ("... and so on, etc. Then ...").
-_MAYBE_ENDS = frozenset("etc a.m p.m u.s u.k inc ltd co corp dept".split())
+_MAYBE_ENDS = frozenset("etc a.m p.m inc ltd co corp dept".split())
 
 
 def _is_boundary(text: str, end: re.Match) -> bool:
     after = end.end()
     if after < len(text) and not text[after].isspace():
         return False  # "2.5", "e.g.,", "nih.gov"
+    following = text[after : after + 40].lstrip()
+    if following and following[0].islower():
+        return False  # "e.g. the", "... and then", "mg. twice"
     mark = end.group(0)
     if "." not in mark or any(ch in mark for ch in "!?…。！？") or mark.count(".") > 1:
         return True
-    following = text[after : after + 40].lstrip()
-    if following and following[0].islower():
-        return False
     word = text[max(0, end.start() - 20) : end.start()].split()
     token = word[-1].lower().lstrip("([\"'“‘") if word else ""
     if token in _ABBREVIATIONS:
@@ -664,7 +670,7 @@ class _Meter:
 
     def block(self, block: _Block) -> Iterator[_Measured]:
         text = _clean_inline("\n".join(line for _, line in block.lines))
-        breaks = [i for i, ch in enumerate(text) if ch == "\n"]
+        breaks = [m.start() for m in re.finditer("\n", text)]
         for start, end in _sentence_spans(text):
             found = self.sentence(text, start, end, breaks, block)
             if found is not None:

@@ -53,14 +53,25 @@ def supplied_cover(manuscript: Manuscript) -> Asset:
 
 
 def generated_cover(
-    book_title: str, subtitle: str, byline: str, review_line: str, fonts: Callable[[str], Path], lang: str
+    book_title: str,
+    subtitle: str,
+    byline: str,
+    review_line: str,
+    fonts: Callable[[str], Path],
+    lang: str,
+    brand: tuple[str, bytes | None, str, tuple[int, int, int] | None] | None = None,
 ) -> tuple[Asset, list[str]]:
-    """Draw a cover; returns it and the problems worth a warning (e.g. no font for the script)."""
+    """Draw a cover; returns it and the problems worth a warning (e.g. no font for the script).
+    `brand`: its name, its logo (PNG or SVG bytes, or None), the logo's media type and its accent
+    colour, which becomes the cover's (pubkit.toml's [brand])."""
     problems: list[str] = []
-    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    background = brand[3] if brand and brand[3] else BACKGROUND
+    image = Image.new("RGB", (WIDTH, HEIGHT), background)
     draw = ImageDraw.Draw(image)
     width = WIDTH - 2 * MARGIN
     direction = "rtl" if lang.split("-")[0] in ("ar", "fa", "he", "ur", "yi", "ps") else None
+    if brand:
+        _draw_brand(image, draw, brand, fonts, direction, problems)
 
     title_font_file = _font_for(book_title, fonts("NotoSans-Bold.ttf"), problems)
     size, lines = _fit(book_title, title_font_file, width, start=150, minimum=70, max_lines=6)
@@ -92,6 +103,47 @@ def generated_cover(
     return Asset("images/cover.jpg", "image/jpeg", out.getvalue()), problems
 
 
+BRAND_BAND = 300  # the brand's white band at the top of the cover: logo and name
+LOGO_HEIGHT = 180
+
+
+def _draw_brand(image, draw, brand, fonts, direction, problems) -> None:
+    """The brand's band: a white strip at the top with the logo and the name in the accent."""
+    name, logo, media_type, accent = brand
+    draw.rectangle((0, 0, WIDTH, BRAND_BAND), fill=(255, 255, 255))
+    x = MARGIN
+    if logo:
+        picture = _logo_image(logo, media_type, problems)
+        if picture is not None:
+            scale = LOGO_HEIGHT / picture.height
+            picture = picture.resize((max(1, round(picture.width * scale)), LOGO_HEIGHT), Image.LANCZOS)
+            picture = picture.crop((0, 0, min(picture.width, WIDTH // 3), LOGO_HEIGHT))
+            image.paste(picture, (x, (BRAND_BAND - LOGO_HEIGHT) // 2), picture)
+            x += picture.width + 50
+    font_file = _font_for(name, fonts("NotoSans-Bold.ttf"), problems)
+    size, lines = _fit(name, font_file, WIDTH - MARGIN - x, start=80, minimum=40, max_lines=2)
+    font = ImageFont.truetype(str(font_file), size)
+    height = round(size * 1.2) * len(lines)
+    y = (BRAND_BAND - height) // 2
+    for line in lines:
+        draw.text((x, y), line, font=font, fill=accent or BACKGROUND, direction=direction)
+        y += round(size * 1.2)
+
+
+def _logo_image(data: bytes, media_type: str, problems: list[str]):
+    """The logo as an RGBA image: a PNG read, an SVG drawn by resvg (no system library)."""
+    try:
+        if media_type == "image/svg+xml":
+            import resvg_py
+
+            data = bytes(resvg_py.svg_to_bytes(svg_string=data.decode("utf-8"), height=LOGO_HEIGHT * 2))
+        with Image.open(io.BytesIO(data)) as picture:
+            return picture.convert("RGBA")
+    except Exception as exc:  # noqa: BLE001 - resvg raises ValueError, Pillow many kinds
+        problems.append(f"the brand's logo could not be drawn on the cover ({exc})")
+        return None
+
+
 def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
     m = book.manuscript
     if m.cover is not None:
@@ -108,7 +160,14 @@ def book_cover(book: Book) -> tuple[Asset, list[Diagnostic]]:
     def font(name: str) -> Path:  # the theme's (or the one it extends), the bundled one failing that
         return theme.file(f"fonts/{name}") or bundled_styles() / "default" / "fonts" / name
 
-    asset, problems = generated_cover(m.title, m.subtitle, byline, review, font, m.lang)
+    brand = None
+    if book.brand is not None:
+        from ..brand import rgb
+
+        logo = next((a for a in book.assets if a.source is not None and a.source == book.brand.logo), None)
+        accent = tuple(round(c * 255) for c in rgb(book.brand.accent)) if book.brand.accent else None
+        brand = (book.brand.name, logo.data if logo else None, logo.media_type if logo else "", accent)
+    asset, problems = generated_cover(m.title, m.subtitle, byline, review, font, m.lang, brand)
     return asset, [Diagnostic(m.path, None, f"cover: {p}", "cover-font", Severity.WARNING) for p in problems]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..brand import Brand
 from ..errors import Diagnostic, PubkitError
 from ..limits import cap_warnings
 from ..model import Book
@@ -40,6 +41,8 @@ class BuildOptions:
     allow_remote: bool = False  # download http(s) images (bounded by pubkit.toml's remote_* settings)
     timeout: float | None = None  # seconds per manuscript; overrides pubkit.toml (batch builds)
     max_memory_mb: float | None = None  # MiB per worker process; overrides pubkit.toml (batch builds)
+    brand: Brand | None = None  # a brand file's (--brand, brands/); overrides pubkit.toml's [brand]
+    large_print: bool = False  # --large-print: the handout in large print
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ def apply_options(settings: Settings, options: BuildOptions) -> Settings:
         allow_remote=options.allow_remote or None,
         timeout=options.timeout,
         max_memory_mb=options.max_memory_mb,
+        brand=options.brand,
+        large_print=options.large_print or None,
     )
 
 
