@@ -243,9 +243,16 @@ def _cmu() -> dict[str, int]:
 
 
 _EN_GROUPS = re.compile(r"[aeiouy]+")
-# Vowel pairs that are two syllables (ri-a, i-o, ne-o, qu excepted); "-tion", "-cial" are one.
-_EN_SPLITS = re.compile(r"(?<![tcsgxq])i[aou]|iu|eo|(?<![qg])u[aeo]|(?<=[^aeiou])ia(?=$)")
-_SIBILANT_ENDINGS = ("s", "z", "x", "ce", "ge", "ch", "sh", "se", "ze")
+# Vowel pairs that are two syllables (ri-a, i-o, ne-o, si-at-ic; after q and g the u is silent);
+# after c, s, t the i is silent before l, n, s or the end (spe-cial, na-tion, cau-tious, A-sia).
+_EN_SPLITS = re.compile(r"(?<![cstgxq])i[aou]|(?<=[cst])i[aou](?![lns]|$)|iu|eo|(?<![qg])u[aeo]")
+_SIBILANT_ENDINGS = ("s", "z", "x", "ce", "ge", "ch", "sh", "se", "ze")  # + 's is a syllable
+_ES_IS_A_SYLLABLE = ("s", "z", "x", "ch", "sh", "c", "g")  # box-es, plac-es, pag-es (but makes)
+
+
+def _ends_in_le(w: str) -> bool:
+    """ta-ble, lit-tle: a consonant before a final -le makes it a syllable (not in "whole")."""
+    return w.endswith("le") and len(w) > 2 and w[-3] not in "aeiouy"
 
 
 def _guess_en(word: str) -> int:
@@ -254,12 +261,11 @@ def _guess_en(word: str) -> int:
     if not w:
         return 1
     n = len(_EN_GROUPS.findall(w))
-    if n > 1 and w.endswith("e") and not w.endswith(("ee", "ye")):
-        if not (w.endswith("le") and len(w) > 2 and w[-3] not in "aeiouy"):
-            n -= 1
+    if n > 1 and w.endswith("e") and not w.endswith(("ee", "ye")) and not _ends_in_le(w):
+        n -= 1
     elif n > 1 and w.endswith("ed") and w[-3:-2] not in ("t", "d"):
         n -= 1
-    elif n > 1 and w.endswith("es") and not w[:-1].endswith(_SIBILANT_ENDINGS):
+    elif n > 1 and w.endswith("es") and not w[:-2].endswith(_ES_IS_A_SYLLABLE) and not _ends_in_le(w[:-1]):
         n -= 1
     n += len(_EN_SPLITS.findall(w))
     return max(n, 1)
@@ -337,7 +343,25 @@ _SYLLABLES: dict[str, Callable[[str], int]] = {
     ),
     "nl": _unit_counter(
         "aeiouyj",
-        ("aai", "ooi", "oei", "eeu", "ieu", "aa", "ee", "oo", "uu", "ie", "oe", "eu", "ei", "ij", "ui", "ou", "au"),
+        (
+            "aai",
+            "ooi",
+            "oei",
+            "eeu",
+            "ieu",
+            "aa",
+            "ee",
+            "oo",
+            "uu",
+            "ie",
+            "oe",
+            "eu",
+            "ei",
+            "ij",
+            "ui",
+            "ou",
+            "au",
+        ),
     ),
     "fr": _unit_counter(
         "aeiouyàâéèêëîïôûùüÿœæ",
@@ -404,8 +428,11 @@ def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
 
 
 def _heading_text(line: str, marker: re.Match) -> str:
+    """An ATX heading's text, without its closing #s ("## Dosage ##")."""
     text = line[marker.end() :].strip()
-    text = re.sub(r"(?:^|[ \t]+)#+[ \t]*$", "", text)
+    bare = text.rstrip("#")
+    if not bare or bare[-1] in " \t":
+        text = bare.rstrip()
     return text
 
 
@@ -537,11 +564,19 @@ class _Scanner:
     def _setext(self, stripped: str, lineno: int) -> bool:
         """A === or --- line under a paragraph makes it a heading."""
         block = self.open
-        if block is None or block.kind != "para" or not stripped or stripped.strip("=") and stripped.strip("-"):
+        if (
+            block is None
+            or block.kind != "para"
+            or not stripped
+            or stripped.strip("=")
+            and stripped.strip("-")
+        ):
             return False
         self.open = None
         first_line = block.lines[0][0]
-        self.start("heading", first_line, " ".join(text for _, text in block.lines), 1 if stripped[0] == "=" else 2)
+        self.start(
+            "heading", first_line, " ".join(text for _, text in block.lines), 1 if stripped[0] == "=" else 2
+        )
         return True
 
 
@@ -695,7 +730,9 @@ class _Meter:
         )
         grade, score = self.rate(counts)
         body = " ".join(text[start:end].split())
-        sentence = Sentence(words[0][2], body, len(words), grade if grade is not None else 0.0, syllables, score)
+        sentence = Sentence(
+            words[0][2], body, len(words), grade if grade is not None else 0.0, syllables, score
+        )
         return _Measured(sentence, counts, tuple(words))
 
     def rate(self, counts: _Counts) -> tuple[float | None, float | None]:
@@ -746,7 +783,11 @@ def measure(
                 continue
             for word, syllables, line in measured.words:
                 key = word.lower()
-                if syllables >= long_word_syllables and key not in long_words and len(long_words) < LONG_WORDS:
+                if (
+                    syllables >= long_word_syllables
+                    and key not in long_words
+                    and len(long_words) < LONG_WORDS
+                ):
                     long_words[key] = (word, syllables, line)
     finish()
     grade, score = meter.rate(total)
@@ -852,7 +893,9 @@ def readability_findings(
     for s in result.hardest:
         if _too_hard(s.grade, s.score, english, target_grade):
             rating = f"grade {s.grade:.1f}" if english else f"{formula.name} {s.score:.1f}"
-            found.append(warn(s.line, "READ-SENTENCE", f"hard sentence ({rating}, {s.words} words): {_quote(s.text)}"))
+            found.append(
+                warn(s.line, "READ-SENTENCE", f"hard sentence ({rating}, {s.words} words): {_quote(s.text)}")
+            )
     found += [
         warn(
             s.line,

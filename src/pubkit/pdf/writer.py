@@ -266,7 +266,28 @@ def _write_press(book: Book, options: PdfOptions) -> bytes:
     return set_press_boxes(data, trim_size_pt(options.trim), options, book.direction)
 
 
+# Large print in a book: 16 pt text needs a measure of about 50 characters (RNIB Clear Print
+# asks for lines neither cramped nor long), 4.5 in after the outside margin and the gutter.
+LARGE_PRINT_MIN_MEASURE_IN = 4.5
+
+
+def large_print_problem(options: PdfOptions, pages: int = 1) -> str | None:
+    """Why the press trim cannot hold large print, or None."""
+    width_in = trim_size_pt(options.trim)[0] / 72
+    outside = 0.5 if options.bleed else 0.375
+    measure = width_in - outside - gutter_for(pages)
+    if measure >= LARGE_PRINT_MIN_MEASURE_IN:
+        return None
+    return (
+        f"large print does not fit the press trim {options.trim}: 16 pt text needs lines of at least "
+        f"{LARGE_PRINT_MIN_MEASURE_IN} in (about 50 characters) and this trim leaves {measure:.2f} in "
+        f"inside its margins; choose a trim of 6x9 or wider, or build the handout alone (--profile handout)"
+    )
+
+
 def _layout_press(book: Book, options: PdfOptions):
+    if book.large_print and (why := large_print_problem(options)):
+        raise PubkitError([Diagnostic(book.manuscript.path, None, why)])
     if not CMYK_PROFILE.is_file():
         raise PubkitError(
             [
@@ -287,6 +308,8 @@ def _layout_press(book: Book, options: PdfOptions):
         pages = len(document.pages)
         if gutter_for(pages) == gutter:
             break
+        if book.large_print and (why := large_print_problem(options, pages)):  # a longer book's gutter
+            raise PubkitError([Diagnostic(book.manuscript.path, None, why)])
         gutter = gutter_for(pages)
         fitted = (frozenset(), frozenset(), frozenset(), mends[3])
     blank_end = pages % 2 == 1

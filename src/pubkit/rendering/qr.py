@@ -18,7 +18,9 @@ def qr_asset(url: str) -> Asset:
 
     code = segno.make(url, error="m", micro=False)
     out = io.BytesIO()
-    code.save(out, kind="svg", border=QUIET_ZONE, scale=1, xmldecl=False, omitsize=True, dark="#000", light="#fff")
+    code.save(
+        out, kind="svg", border=QUIET_ZONE, scale=1, xmldecl=False, omitsize=True, dark="#000", light="#fff"
+    )
     data = out.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:10]
     return Asset(f"images/qr-{digest}.svg", "image/svg+xml", data)
