@@ -565,6 +565,8 @@ def _book_fetcher(book: Book, cmyk: bool):
     served = {}
     for asset in (*book.assets, *book.print_assets):
         data, media_type = asset.data, asset.media_type
+        if cmyk and media_type == "image/svg+xml" and asset.href.startswith(FIXED_SIZE_IMAGES):
+            data, media_type = svg_to_png(data), "image/png"  # then to CMYK, as any raster image
         if cmyk and media_type in ("image/png", "image/jpeg", "image/gif", "image/webp"):
             data, media_type = to_cmyk_jpeg(data), "image/jpeg"
         served[BOOK_BASE + asset.href] = (data, media_type)
@@ -594,6 +596,20 @@ def _sandbox_fetcher(theme_dir: Path, served: dict | None = None, allowed_files:
             raise ValueError(f"pubkit does not fetch {url}")
 
     return SandboxFetcher(fail_on_errors=False)
+
+
+# The brand's and the theme's logos: drawn at a height the stylesheet sets, so a raster copy
+# takes the SVG's place without moving anything. (An SVG in the body keeps its vectors, and its
+# RGB colours, which `pubkit check` reports for press.)
+FIXED_SIZE_IMAGES = ("images/brand-", "images/logo-")
+LOGO_RASTER_PX = 1200  # the height a logo is drawn at for press: 1200 px over 13 mm is ~2300 ppi
+
+
+def svg_to_png(data: bytes) -> bytes:
+    """An SVG (already cleaned by resources.check_image) drawn as a PNG by resvg."""
+    import resvg_py
+
+    return bytes(resvg_py.svg_to_bytes(svg_string=data.decode("utf-8"), height=LOGO_RASTER_PX))
 
 
 def to_cmyk_jpeg(data: bytes) -> bytes:

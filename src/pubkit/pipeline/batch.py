@@ -329,7 +329,7 @@ def _build_many(
         except PubkitError as exc:
             finish(source, Outcome(shown, "failed", errors=exc.diagnostics))
             continue
-        review_errors, reviews[source] = _review(source, root, settings, state, options.strict)
+        review_errors, reviews[source] = _review(source, shown, root, settings, state, options.strict)
         if review_errors:
             finish(source, Outcome(shown, "failed", errors=review_errors))
             continue
@@ -396,7 +396,7 @@ def _build_many(
 
 
 def _review(
-    source: Path, root: Path, settings: Settings, state: BuildState, strict: bool
+    source: Path, shown: Path, root: Path, settings: Settings, state: BuildState, strict: bool
 ) -> tuple[tuple[Diagnostic, ...], tuple[Diagnostic, ...]]:
     """The review policy's errors and warnings for one manuscript (check/review.py), the
     content digests of its reviews recorded. A manuscript that does not load has none: its
@@ -416,6 +416,7 @@ def _review(
         manuscript, manuscript_policy(manuscript, settings), build_today(), state.review_record(source)
     )
     state.record_reviews(source, digests)
+    findings = [replace(f, source=shown) for f in findings]  # as the manuscript was named
     errors = tuple(f for f in findings if strict or f.severity is Severity.ERROR)
     warnings = tuple(f for f in findings if f not in errors)
     return errors, warnings
