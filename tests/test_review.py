@@ -49,8 +49,8 @@ def _line(path: Path, text: str) -> int:
     raise AssertionError(f"{text!r} not in {path}")
 
 
-def _findings(path: Path, policy: ReviewPolicy = ReviewPolicy(), today: dt.date = TODAY, recorded=None):
-    findings, digests = review_findings(load(path), policy, today, recorded)
+def _findings(path: Path, policy: ReviewPolicy | None = None, today: dt.date = TODAY, recorded=None):
+    findings, digests = review_findings(load(path), policy or ReviewPolicy(), today, recorded)
     return findings, digests
 
 

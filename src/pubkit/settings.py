@@ -30,7 +30,8 @@ max_warnings = 100           warnings shown per manuscript; the rest as "... and
 reading_grade = 8            `pubkit check`: the reading grade patient material should not exceed
 max_sentence_words = 25      `pubkit check`: a sentence longer than this is pointed out
 large_print = false          the handout in large print (16 pt body, RNIB Clear Print); `--large-print`
-printed_in = ""              the copyright page's "Printed in ..." (press PDF), e.g. "the United States"
+printed_in = ""              the copyright page's "Printed in ..." (press PDF): a country code ("US",
+                             named in each book's language) or text as written
 
 [labels]                     the theme's words changed for every manuscript, by message name:
 reviewed_by = "Revisado por" (the names are those of styles/default/locale/pubkit.pot)
@@ -207,7 +208,7 @@ def load_settings(root: Path) -> Settings:
 
 
 def review_policy(
-    value: object, source: Path, line_of, base: ReviewPolicy = ReviewPolicy()
+    value: object, source: Path, line_of, base: ReviewPolicy | None = None
 ) -> ReviewPolicy | Diagnostic:
     """A [review] table (or a front matter's `review:` mapping) over `base`: the policy it
     states, or the first problem in it. `line_of(key)` gives a key's line."""
@@ -225,7 +226,7 @@ def review_policy(
         elif why := period_problem(item):
             return Diagnostic(source, line_of(key), f"review: '{key}' {why}")
         changes[key] = item
-    return replace(base, **changes, declared=True)
+    return replace(base or ReviewPolicy(), **changes, declared=True)
 
 
 def _labels(path: Path, value: object) -> tuple[tuple[str, str, int | None], ...] | Diagnostic:

@@ -8,13 +8,13 @@ tables, footnote and link reference definitions, citations (`[@key]`, `@key`), i
 attribute lists (`{#id .class}`) and the Markdown markup itself. Headings are not sentences: a
 heading of level 1 or 2 starts a section named by its text (the text before the first heading is
 the section titled ""); deeper headings stay inside their section. A paragraph, a list item or a
-table-free block ends a sentence where it ends, with or without a full stop.
+quoted block ends its last sentence where it ends, with or without a full stop.
 
 Sentences end at . ! ? (and … 。 ！ ？), not after an abbreviation ("Dr.", "e.g.", "mg."), not
 inside a number ("2.5 mg"), and not where the next word starts in lower case. Words are runs of
-letters (with inner apostrophes and hyphens: "magnesium-rich" is one word of five syllables) or
-numbers (a number counts as one word of one syllable, as textstat counts them). Every line
-reported is a line of the manuscript file.
+letters (with inner apostrophes and hyphens: "magnesium-rich" is one word of five syllables),
+dotted abbreviations ("e.g.", read letter by letter) or numbers (one word of one syllable, as
+textstat counts them). Every line reported is a line of the manuscript file.
 
 The formula is chosen per language, never by falling back to English:
 
@@ -30,7 +30,7 @@ Syllables: English words are looked up in the CMU Pronouncing Dictionary (PyPI `
 inside the package, read offline; first pronunciation), and words it lacks are counted by
 spelling rules. The other languages are counted by their own vowel rules (Spanish and Italian:
 strong and weak vowels, diphthongs and hiatus). textstat is not used: for English it downloads
-cmudict through NLTK at run time, and it gives other languages English values without saying.
+cmudict through NLTK at run time, and a language it has no coefficients for gets English ones.
 
 Everything runs in time linear in the size of the body: one pass over the lines, regular
 expressions without nested unbounded repetition, each bracket or tag scan bounded in length.
@@ -204,9 +204,8 @@ class _Formula:
 
     def grade_equivalent(self, score: float) -> float:
         """Interpolated in the table's segment holding the score (extrapolated past its ends)."""
-        for (high, high_grade), (low, low_grade) in zip(self.grades, self.grades[1:], strict=False):
-            if score >= low:
-                break
+        segments = list(zip(self.grades, self.grades[1:], strict=False))
+        (high, high_grade), (low, low_grade) = next((g for g in segments if score >= g[1][0]), segments[-1])
         return high_grade + (high - score) * (low_grade - high_grade) / (high - low)
 
 
@@ -304,10 +303,13 @@ def _romance_counter(vowels: str, weak: str) -> Callable[[str], int]:
     return count
 
 
-def _unit_counter(vowels: str, units: tuple[str, ...], silent_final_e: bool = False) -> Callable[[str], int]:
+def _unit_counter(
+    vowels: str, units: str, folds: tuple[tuple[str, str], ...] = (), silent_final_e: bool = False
+) -> Callable[[str], int]:
     """German, Dutch, French: vowel runs cut into known spellings of one sound (ei, au, ie, oe,
-    eau, ...), longest first; each piece is one syllable. French drops a final mute e (-e, -es)."""
-    by_length = sorted(units, key=len, reverse=True)
+    eau, ...), longest first; each piece is one syllable. Folds first rewrite spellings that are
+    not vowels or are one ("qu" is k, Dutch "ij" one vowel); French then drops a final mute e."""
+    by_length = sorted(units.split(), key=len, reverse=True)
 
     def count_run(run: str) -> int:
         n, i = 0, 0
@@ -318,11 +320,10 @@ def _unit_counter(vowels: str, units: tuple[str, ...], silent_final_e: bool = Fa
 
     def count(word: str) -> int:
         w = word.lower()
+        for spelling, sound in folds:
+            w = w.replace(spelling, sound)
         if silent_final_e and len(w) > 2:
-            if w.endswith("es"):
-                w = w[:-2]
-            elif w.endswith("e"):
-                w = w[:-1]
+            w = w[:-2] if w.endswith("es") else w[:-1] if w.endswith("e") else w
         n, run = 0, ""
         for ch in w + " ":
             if ch in vowels:
@@ -338,34 +339,14 @@ _SYLLABLES: dict[str, Callable[[str], int]] = {
     "en": _syllables_en,
     "es": _romance_counter("aeiouáéíóúü", "iuü"),
     "it": _romance_counter("aeiouàèéìíòóùú", "iu"),
-    "de": _unit_counter(
-        "aeiouyäöü", ("aa", "ee", "oo", "ie", "ei", "ai", "ey", "ay", "au", "eu", "äu", "ae", "oe", "ue")
-    ),
+    "de": _unit_counter("aeiouyäöü", "aa ee oo ie ei ai ey ay au eu äu ae oe ue"),
     "nl": _unit_counter(
-        "aeiouyj",
-        (
-            "aai",
-            "ooi",
-            "oei",
-            "eeu",
-            "ieu",
-            "aa",
-            "ee",
-            "oo",
-            "uu",
-            "ie",
-            "oe",
-            "eu",
-            "ei",
-            "ij",
-            "ui",
-            "ou",
-            "au",
-        ),
+        "aeiouyĳ", "aai ooi oei eeu ieu aa ee oo uu ie oe eu ei ui ou au", folds=(("ij", "ĳ"),)
     ),
     "fr": _unit_counter(
         "aeiouyàâéèêëîïôûùüÿœæ",
-        ("eau", "oeu", "œu", "ou", "oi", "ai", "ei", "au", "eu", "ui", "ie", "io", "ue", "œ"),
+        "eau oeu œu ou oi ai ei au eu ui ie io",
+        folds=(("qu", "k"), ("gue", "ge"), ("gui", "gi")),
         silent_final_e=True,
     ),
 }
@@ -376,6 +357,8 @@ def _word_syllables(word: str, count: Callable[[str], int], memo: dict[str, int]
     if key not in memo:
         if key[0].isdigit():
             memo[key] = 1
+        elif key.endswith("."):  # e.g., U.S.: read letter by letter
+            memo[key] = key.count(".")
         else:
             memo[key] = sum(count(part) for part in re.split(r"[-‐]", key) if part)
     return memo[key]
@@ -397,6 +380,7 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)]|:)(?:[ \t]+|$)(?:\[[ xX]\][
 _FOOTNOTE_DEF = re.compile(r" {0,3}\[\^[^\]]{1,200}\]:")
 _LINK_DEF = re.compile(r" {0,3}\[[^\]]{1,500}\]:[ \t]*\S")
 _RAW_BLOCK = re.compile(r"[ \t]*<(script|style|pre|textarea)\b", re.IGNORECASE)
+_QUOTE_MARKS = re.compile(r"[>\s]*")
 _THEMATIC = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 
 
@@ -437,13 +421,25 @@ def _heading_text(line: str, marker: re.Match) -> str:
 
 
 class _Scanner:
-    """One pass over the body's lines, grouping prose lines into blocks and dropping the rest."""
+    """One pass over the body's lines: prose lines grouped into blocks (paragraphs, list items,
+    quotes, headings), everything else dropped. Line numbers are the file's."""
 
     def __init__(self, body: str, body_line: int):
         self.lines = body.split("\n")
         self.first = body_line
         self.blocks: list[_Block] = []
         self.open: _Block | None = None
+        self.fence = ""  # the open code fence's marker
+        self.raw_end = ""  # the closing tag of an open <script>, <style>, <pre>, <textarea>
+        self.in_comment = False
+        self.blank_before = True
+        self.in_list = self.in_footnote = self.in_table = self.in_code = False
+
+    def scan(self) -> list[_Block]:
+        for index, raw in enumerate(self.lines):
+            self._line(index, raw.rstrip("\r"))
+        self.close()
+        return self.blocks
 
     def close(self) -> None:
         if self.open is not None:
@@ -456,103 +452,122 @@ class _Scanner:
         if kind == "heading":
             self.close()
 
-    def scan(self) -> list[_Block]:
-        fence = ""  # the open code fence's marker
-        raw_end = ""  # the closing tag of an open <script>, <style> or <pre>
-        blank_before, in_comment = True, False
-        in_list = in_footnote = in_table = in_code = False
-        for index, raw in enumerate(self.lines):
-            lineno = self.first + index
-            line = raw.rstrip("\r")
-            if fence:
-                stripped = line.strip()
-                if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                    fence = ""
-                continue
-            if raw_end:
-                if raw_end in line.lower():
-                    raw_end = ""
-                continue
-            had_text = bool(line.strip())
-            line, in_comment = _strip_comments(line, in_comment)
+    def _line(self, index: int, line: str) -> None:
+        if self._verbatim(line):
+            return
+        had_text = bool(line.strip())
+        line, self.in_comment = _strip_comments(line, self.in_comment)
+        stripped = line.strip()
+        if not stripped:
+            if not had_text:  # a blank line (a line holding only a comment is no line at all)
+                self.close()
+                self.blank_before, self.in_table = True, False
+            return
+        indent = _indent(line)
+        if self._indented_code(indent):
+            return
+        follows_blank, self.blank_before = self.blank_before, False
+        lineno = self.first + index
+        if self._continued(line, indent, follows_blank) or self._dropped(index, line, stripped):
+            return
+        if self._setext(stripped) or self._break_or_heading(lineno, line):
+            return
+        self._prose(lineno, line, stripped, indent, follows_blank)
+
+    def _verbatim(self, line: str) -> bool:
+        """Inside a code fence or a raw <pre>-like block (its closing line included)."""
+        if self.fence:
             stripped = line.strip()
-            if not stripped:
-                if not had_text:  # a blank line (a line holding only a comment is no line at all)
-                    self.close()
-                    blank_before, in_table = True, False
-                continue
-            indent = _indent(line)
-            if in_code and indent < 4:
-                in_code = False
-            if (blank_before or in_code) and indent >= 4 and not in_list and not in_footnote:
-                in_code = True  # an indented code block
-                self.close()
-                continue
-            follows_blank, blank_before = blank_before, False
-            if in_footnote:
-                if (not follows_blank or indent >= 4) and not _ATX.match(line) and not _FENCE.match(line):
-                    continue
-                in_footnote = False
-            if in_table:
-                if "|" in line:
-                    continue
-                in_table = False
-            if match := _FENCE.match(line):
-                marker = match.group(1)
-                self.close()
-                if not (marker == "$$" and len(stripped) > 2 and stripped.endswith("$$")):
-                    fence = marker
-                continue
-            if match := _RAW_BLOCK.match(line):
-                self.close()
-                closing = f"</{match.group(1).lower()}"
-                if closing not in line.lower():
-                    raw_end = closing
-                continue
-            if _FOOTNOTE_DEF.match(line):
-                self.close()
-                in_footnote = True
-                continue
-            if _LINK_DEF.match(line) or stripped.startswith(":::"):
-                self.close()
-                continue
-            if "|" in line and index + 1 < len(self.lines) and _is_delimiter_row(self.lines[index + 1]):
-                self.close()
-                in_table = True
-                continue
-            if self._setext(stripped, lineno):
-                continue
-            if _THEMATIC.match(line):
-                self.close()
-                continue
-            if match := _ATX.match(line):
-                self.start("heading", lineno, _heading_text(line, match), len(match.group(1)))
-                in_list = False
-                continue
-            quoted = stripped.startswith(">")
-            if quoted:
-                while stripped.startswith(">"):
-                    stripped = stripped[1:].lstrip()
-                if match := _ATX.match(stripped):
-                    self.start("heading", lineno, _heading_text(stripped, match), len(match.group(1)))
-                    continue
-            if (match := _LIST_ITEM.match(stripped if quoted else line)) and not self._lazy_number(
-                match, follows_blank
-            ):
-                text = (stripped if quoted else line)[match.end() :]
-                self.start("item", lineno, text)
-                in_list = True
-                continue
-            if in_list and follows_blank and indent < 2:
-                in_list = False
-            if quoted and (self.open is None or self.open.kind != "quote"):
-                self.start("quote", lineno, stripped)
-            elif self.open is None or follows_blank:
-                self.start("para", lineno, stripped)
-            else:
-                self.open.lines.append((lineno, stripped))
+            if stripped.startswith(self.fence) and not stripped.strip(self.fence[0]):
+                self.fence = ""
+            return True
+        if self.raw_end:
+            if self.raw_end in line.lower():
+                self.raw_end = ""
+            return True
+        return False
+
+    def _indented_code(self, indent: int) -> bool:
+        """Four spaces in, after a blank line and outside a list or footnote: code."""
+        if self.in_code and indent < 4:
+            self.in_code = False
+        if (self.blank_before or self.in_code) and indent >= 4 and not self.in_list and not self.in_footnote:
+            self.in_code = True
+            self.close()
+        return self.in_code
+
+    def _continued(self, line: str, indent: int, follows_blank: bool) -> bool:
+        """A further line of a footnote definition (lazy, or indented after a blank) or a table row."""
+        if self.in_footnote:
+            if (not follows_blank or indent >= 4) and not _ATX.match(line) and not _FENCE.match(line):
+                return True
+            self.in_footnote = False
+        if self.in_table:
+            if "|" in line:
+                return True
+            self.in_table = False
+        return False
+
+    def _dropped(self, index: int, line: str, stripped: str) -> bool:
+        """The first line of something that is not prose: a code fence, a raw HTML block, a
+        footnote or link definition, a fenced div's fence, a table's header row."""
+        if match := _FENCE.match(line):
+            marker = match.group(1)
+            if not (marker == "$$" and len(stripped) > 2 and stripped.endswith("$$")):
+                self.fence = marker
+        elif match := _RAW_BLOCK.match(line):
+            closing = f"</{match.group(1).lower()}"
+            self.raw_end = "" if closing in line.lower() else closing
+        elif _FOOTNOTE_DEF.match(line):
+            self.in_footnote = True
+        elif "|" in line and index + 1 < len(self.lines) and _is_delimiter_row(self.lines[index + 1]):
+            self.in_table = True
+        elif not (_LINK_DEF.match(line) or stripped.startswith(":::")):
+            return False
         self.close()
-        return self.blocks
+        return True
+
+    def _setext(self, stripped: str) -> bool:
+        """A === or --- line under a paragraph makes the paragraph a heading."""
+        block = self.open
+        underline = not stripped.strip("=") or not stripped.strip("-")
+        if block is None or block.kind != "para" or not underline:
+            return False
+        self.open = None
+        text = " ".join(text for _, text in block.lines)
+        self.start("heading", block.lines[0][0], text, 1 if stripped[0] == "=" else 2)
+        return True
+
+    def _break_or_heading(self, lineno: int, line: str) -> bool:
+        if _THEMATIC.match(line):
+            self.close()
+            return True
+        if match := _ATX.match(line):
+            self.start("heading", lineno, _heading_text(line, match), len(match.group(1)))
+            self.in_list = False
+            return True
+        return False
+
+    def _prose(self, lineno: int, line: str, stripped: str, indent: int, follows_blank: bool) -> None:
+        quoted = stripped.startswith(">")
+        if quoted:
+            line = stripped = stripped[_QUOTE_MARKS.match(stripped).end() :]
+            if match := _ATX.match(stripped):
+                self.start("heading", lineno, _heading_text(stripped, match), len(match.group(1)))
+                return
+        item = _LIST_ITEM.match(line)
+        if item and not self._lazy_number(item, follows_blank):
+            self.start("item", lineno, line[item.end() :])
+            self.in_list = True
+            return
+        if self.in_list and follows_blank and indent < 2:
+            self.in_list = False
+        if quoted and (self.open is None or self.open.kind != "quote"):
+            self.start("quote", lineno, stripped)
+        elif self.open is None or follows_blank:
+            self.start("para", lineno, stripped)
+        else:
+            self.open.lines.append((lineno, stripped))
 
     def _lazy_number(self, marker: re.Match, follows_blank: bool) -> bool:
         """A numbered line inside a paragraph ("2010. The study ...") continues it: only "1."
@@ -560,24 +575,6 @@ class _Scanner:
         number = marker.group(0).strip().rstrip(".)")
         paragraph = self.open is not None and self.open.kind == "para" and not follows_blank
         return paragraph and number.isdigit() and number != "1"
-
-    def _setext(self, stripped: str, lineno: int) -> bool:
-        """A === or --- line under a paragraph makes it a heading."""
-        block = self.open
-        if (
-            block is None
-            or block.kind != "para"
-            or not stripped
-            or stripped.strip("=")
-            and stripped.strip("-")
-        ):
-            return False
-        self.open = None
-        first_line = block.lines[0][0]
-        self.start(
-            "heading", first_line, " ".join(text for _, text in block.lines), 1 if stripped[0] == "=" else 2
-        )
-        return True
 
 
 # Inline markup. Each pattern's repetitions are bounded or unambiguous, so matching is linear.
@@ -628,22 +625,32 @@ def _bracket(match: re.Match) -> str:
 
 
 def _clean_inline(text: str) -> str:
-    """Prose of a block's text: markup out, line breaks kept (so offsets map to lines)."""
-    text = _drop_code_spans(text)
-    text = _TAG.sub(lambda m: _gap(m.group(0)), text)
-    for _ in range(2):  # [![badge](image)](link): the inner brackets first
-        text = _BRACKETS.sub(_bracket, text)
-    text = _URL.sub(lambda m: _gap(m.group(0)), text)
-    text = _BARE_CITATION.sub(" ", text)
-    text = _ATTRIBUTES.sub(lambda m: _gap(m.group(0)), text)
-    text = _EMPHASIS.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)
-    return html.unescape(text)
+    """Prose of a block's text: markup out, line breaks kept (so offsets map to lines). Each
+    step runs only when its marker character is there at all (most paragraphs have none)."""
+    if "`" in text:
+        text = _drop_code_spans(text)
+    if "<" in text:
+        text = _TAG.sub(lambda m: _gap(m.group(0)), text)
+    if "[" in text:
+        for _ in range(2):  # [![badge](image)](link): the inner brackets first
+            text = _BRACKETS.sub(_bracket, text)
+    if "://" in text or "www." in text:
+        text = _URL.sub(lambda m: _gap(m.group(0)), text)
+    if "@" in text:
+        text = _BARE_CITATION.sub(" ", text)
+    if "{" in text:
+        text = _ATTRIBUTES.sub(lambda m: _gap(m.group(0)), text)
+    if "*" in text or "_" in text or "~" in text or "=" in text:
+        text = _EMPHASIS.sub("", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    return html.unescape(text) if "&" in text else text
 
 
 # -- sentences and words -------------------------------------------------------------------------
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-‐][^\W\d_]+)*|\d+(?:[.,:]\d+)*")
+# A word: letters with inner apostrophes and hyphens; a dotted abbreviation ("e.g.", "U.S."); a number.
+_WORD = re.compile(r"[^\W\d_]\.(?:[^\W\d_]\.)+|[^\W\d_]+(?:['’\-‐][^\W\d_]+)*|\d+(?:[.,:]\d+)*")
 _END = re.compile(r"[.!?…。！？]+[)\"'”’»\]]*")
 # Never the end of a sentence when followed by a period: titles, Latin, units, references.
 _ABBREVIATIONS = frozenset(
@@ -653,26 +660,23 @@ _ABBREVIATIONS = frozenset(
     "fig figs no nos vol vols p pp ch chap sec ed eds ref refs "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
 )
-# The end of a sentence only when the next word is capitalised ("... and so on, etc. Then ...").
-_MAYBE_ENDS = frozenset("etc a.m p.m inc ltd co corp dept".split())
 
 
 def _is_boundary(text: str, end: re.Match) -> bool:
-    after = end.end()
+    after, mark = end.end(), end.group(0)
+    if any(ch in mark for ch in "。！？"):
+        return True  # Chinese and Japanese put no space after a full stop
     if after < len(text) and not text[after].isspace():
         return False  # "2.5", "e.g.,", "nih.gov"
     following = text[after : after + 40].lstrip()
     if following and following[0].islower():
         return False  # "e.g. the", "... and then", "mg. twice"
-    mark = end.group(0)
-    if "." not in mark or any(ch in mark for ch in "!?…。！？") or mark.count(".") > 1:
+    if "." not in mark or any(ch in mark for ch in "!?…") or mark.count(".") > 1:
         return True
     word = text[max(0, end.start() - 20) : end.start()].split()
     token = word[-1].lower().lstrip("([\"'“‘") if word else ""
     if token in _ABBREVIATIONS:
         return False
-    if token in _MAYBE_ENDS:
-        return bool(following) and following[0].isupper()
     if len(token) == 1 and token.isalpha() and len(word) > 1 and word[-2][:1].isupper():
         return False  # an initial: "John F. Kennedy", "Dr. J. Smith"
     return True
@@ -692,48 +696,55 @@ def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
 class _Measured:
     sentence: Sentence
     counts: _Counts
-    words: tuple[tuple[str, int, int], ...]  # (word, syllables, line)
+    long_words: tuple[tuple[str, int, int], ...]  # (word, syllables, line), of long_word_syllables or more
 
 
 class _Meter:
     """Counts a language's sentences, with the syllable memo shared by all of them."""
 
-    def __init__(self, lang: str, formula: _Formula | None):
+    def __init__(self, lang: str, formula: _Formula | None, long_word_syllables: int):
         self.formula = formula
         self.count = _SYLLABLES.get(_lang_root(lang)) if formula else None
+        self.long = long_word_syllables
         self.memo: dict[str, int] = {}
 
     def block(self, block: _Block) -> Iterator[_Measured]:
         text = _clean_inline("\n".join(line for _, line in block.lines))
         breaks = [m.start() for m in re.finditer("\n", text)]
+
+        def line_of(offset: int) -> int:
+            return block.lines[bisect.bisect_left(breaks, offset)][0]
+
         for start, end in _sentence_spans(text):
-            found = self.sentence(text, start, end, breaks, block)
+            found = self.sentence(text, start, end, line_of)
             if found is not None:
                 yield found
 
-    def sentence(self, text: str, start: int, end: int, breaks: list[int], block: _Block) -> _Measured | None:
-        words = []
-        for match in _WORD.finditer(text, start, end):
-            word = match.group(0)
-            syllables = _word_syllables(word, self.count, self.memo) if self.count else 0
-            line = block.lines[bisect.bisect_left(breaks, match.start())][0]
-            words.append((word, syllables, line))
-        if not words:
+    def sentence(self, text: str, start: int, end: int, line_of: Callable[[int], int]) -> _Measured | None:
+        matches = list(_WORD.finditer(text, start, end))
+        if not matches:
             return None
-        syllables = sum(s for _, s, _ in words)
+        words = [m.group(0) for m in matches]
+        count, memo = self.count, self.memo
+        syllables = [_word_syllables(word, count, memo) for word in words] if count else [0] * len(words)
+        long_words = tuple(
+            (m.group(0), n, line_of(m.start()))
+            for m, n in zip(matches, syllables, strict=True)
+            if n >= self.long
+        )
         counts = _Counts(
             words=len(words),
             sentences=1,
-            syllables=syllables,
-            polysyllables=sum(1 for _, s, _ in words if s >= POLYSYLLABLE),
-            letters=sum(sum(ch.isalpha() for ch in w) for w, _, _ in words),
+            syllables=sum(syllables),
+            polysyllables=sum(1 for n in syllables if n >= POLYSYLLABLE),
+            letters=sum(len(w) - w.count("'") - w.count("’") - w.count("-") for w in words),
         )
         grade, score = self.rate(counts)
         body = " ".join(text[start:end].split())
         sentence = Sentence(
-            words[0][2], body, len(words), grade if grade is not None else 0.0, syllables, score
+            line_of(matches[0].start()), body, len(words), grade or 0.0, counts.syllables, score
         )
-        return _Measured(sentence, counts, tuple(words))
+        return _Measured(sentence, counts, long_words)
 
     def rate(self, counts: _Counts) -> tuple[float | None, float | None]:
         """(grade, score) of some counted prose: a grade for English, a score and its grade
@@ -755,7 +766,7 @@ def measure(
     """Words, sentences, reading grade (or ease) of the body, per section and per sentence."""
     root = _lang_root(lang)
     formula = _FORMULAS.get(root)
-    meter = _Meter(lang, formula)
+    meter = _Meter(lang, formula, long_word_syllables)
     english = formula is _ENGLISH
     sections: list[Section] = []
     every: list[Sentence] = []
@@ -779,16 +790,9 @@ def measure(
             every.append(measured.sentence)
             section, total = section + measured.counts, total + measured.counts
             title_line = title_line or measured.sentence.line
-            if meter.count is None:
-                continue
-            for word, syllables, line in measured.words:
-                key = word.lower()
-                if (
-                    syllables >= long_word_syllables
-                    and key not in long_words
-                    and len(long_words) < LONG_WORDS
-                ):
-                    long_words[key] = (word, syllables, line)
+            for word, syllables, line in measured.long_words:
+                if len(long_words) < LONG_WORDS:
+                    long_words.setdefault(word.lower(), (word, syllables, line))
     finish()
     grade, score = meter.rate(total)
     return Readability(

@@ -112,6 +112,7 @@ def _findings(
         for d in (report.diagnostics if report else ())
     )
     findings.extend(check_store_rules(epub))
+    findings.extend(manuscript_findings(path))
     from .translations import stale_translations
 
     findings.extend(stale_translations(path))
@@ -128,6 +129,55 @@ def _findings(
 
         findings.extend(run_ace(epub).diagnostics)
     return CheckResult(path, epub, tuple(findings), built, use_ace, report is not None, not_run)
+
+
+def manuscript_findings(path: Path) -> list[Diagnostic]:
+    """What `check` says of the manuscript itself: a `url` that is not https, and the plain
+    language of the text (readability.py: reading grade against the project's reading_grade)."""
+    from ..manuscript.loader import load
+    from ..settings import find_root, load_settings
+
+    try:
+        root = find_root(path.resolve().parent)
+        settings = load_settings(root)
+        manuscript = load(path, settings=settings, root=root)
+    except PubkitError:  # its build said why
+        return []
+    findings = []
+    if manuscript.url and not manuscript.url.lower().startswith("https://"):
+        findings.append(
+            Diagnostic(
+                path,
+                _front_matter_line(path, "url:"),
+                f"url {manuscript.url!r} is not https: browsers warn readers who scan the QR code, "
+                "and some refuse to open it",
+                "URL-NOT-HTTPS",
+                Severity.WARNING,
+            )
+        )
+    from .readability import readability_findings
+
+    findings.extend(
+        readability_findings(
+            path,
+            manuscript.body,
+            manuscript.body_line,
+            manuscript.lang,
+            target_grade=settings.reading_grade,
+            max_sentence_words=settings.max_sentence_words,
+        )
+    )
+    return findings
+
+
+def _front_matter_line(path: Path, prefix: str) -> int | None:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.startswith(prefix):
+                return number
+            if number > 1 and line.rstrip() == "---":
+                return None
+    return None
 
 
 __all__ = ["CheckResult", "PubkitError", "check", "check_many", "unavailable_checkers"]

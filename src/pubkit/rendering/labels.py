@@ -77,6 +77,18 @@ class Labels:
         isolated = {k: str(self.isolate(v)) for k, v in values.items()}
         return Markup(_fill(str(escape(self._message(key))), isolated))
 
+    def country(self, value: str) -> str:
+        """A country for the copyright page's "Printed in": an ISO 3166 code ("US", "MX") named
+        in the book's language; other text as written."""
+        if len(value) == 2 and value.isalpha() and value.isupper():
+            from babel import Locale
+
+            try:
+                return Locale.parse(self.locale).territories.get(value, value)
+            except (ValueError, TypeError):
+                return value
+        return value
+
     def isolate(self, value: object) -> Markup:
         inner = escape(value)
         if self.direction == "rtl":

@@ -189,7 +189,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "brand": brand,
         "brand_logo_href": brand_logo_href,
         "qr_href": print_assets[0].href if print_assets else "",
-        "printed_in": settings.printed_in,
+        "printed_in": labels.country(settings.printed_in),
     }
     pages = [
         Page(
