@@ -105,7 +105,16 @@ def main() -> None:
 
 
 def _budget_options(command):
-    """--timeout and --max-memory: for build, and for check, which builds."""
+    """--timeout and --max-memory: for build, and for check, which builds; and --allow-outside."""
+    command = click.option(
+        "--allow-outside",
+        "allow_outside",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Read a manuscript that is a symbolic link to a file under PATH, outside the project "
+        "(refused otherwise); repeatable.",
+    )(command)
     command = click.option(
         "--max-memory",
         "max_memory_mb",
@@ -212,6 +221,7 @@ def build_command(
     large_print: bool,
     timeout: float | None,
     max_memory_mb: int | None,
+    allow_outside: tuple[Path, ...],
 ) -> None:
     """Build PATHS (default: every manuscripts/*.md) into OUT.
 
@@ -234,6 +244,7 @@ def build_command(
         timeout=timeout,
         max_memory_mb=max_memory_mb,
         large_print=large_print,
+        allow_outside=tuple(p.resolve() for p in allow_outside),
     )
     try:
         runs = _brand_runs(paths, out_dir, brand_files, options)
@@ -391,6 +402,7 @@ def check_command(
     as_json: bool,
     timeout: float | None,
     max_memory_mb: int | None,
+    allow_outside: tuple[Path, ...],
 ) -> None:
     """Check the EPUBs of PATHS with EPUBCheck, the stores' rules and Ace; build them first if needed.
     Also: the review policy, and the plain language of the text (its reading grade).
@@ -412,7 +424,11 @@ def check_command(
     failed = 0
     not_run: dict[str, None] = {}
     try:
-        options = BuildOptions(timeout=timeout, max_memory_mb=max_memory_mb)
+        options = BuildOptions(
+            timeout=timeout,
+            max_memory_mb=max_memory_mb,
+            allow_outside=tuple(p.resolve() for p in allow_outside),
+        )
         results = check_many(paths, out_dir, ace=not no_ace, options=options, on_wait=_waiting)
     except PubkitError as exc:  # a checker could not run (no Java, no report)
         for diagnostic in exc.diagnostics:

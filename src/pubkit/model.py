@@ -103,6 +103,7 @@ class Manuscript:
     edition: str = ""  # the copyright page's edition statement ("Second edition")
     review: tuple[tuple[str, object], ...] = ()  # `review:` of the front matter: the policy changed
     review_line: int | None = None  # the line of `review:`
+    notices: tuple = field(default=(), compare=False)  # Diagnostic: the front matter's warnings
 
     @property
     def source_dir(self) -> Path:

@@ -217,7 +217,12 @@ def due_report(paths: list[Path], today: dt.date) -> tuple[list[Due], list[Diagn
 
     entries, problems = [], []
     settings_of: dict[Path, Settings] = {}
+    from ..manuscript.loader import outside_project
+
     for path in dict.fromkeys(paths):
+        if (outside := outside_project(path)) is not None:
+            problems.append(outside)
+            continue
         try:
             root = find_root(path.resolve().parent)
             if root not in settings_of:

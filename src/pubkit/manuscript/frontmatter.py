@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Half of a UTF-16 pair on its own ("\\uDC00" in a quoted YAML string): no character at all, and
 # not encodable as UTF-8. (A whole pair, "\\uD83D\\uDE00", is joined when the YAML is read.)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), and zero-width characters
+# that join nothing (U+200B, U+2060, U+FEFF): invisible, they can make a title or a name read
+# other than it is ("Invoice\u202egnp.exe") in an OPF, a nav, a PDF's /Title, a store listing.
+# They are removed from one-line fields (the body keeps its isolates: right-to-left text needs
+# them). U+200C and U+200D stay: Persian, Indic scripts and emoji sequences need them.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
+_VISIBLE_CATEGORIES = ("L", "N", "P", "S")
 # Dates the outputs can hold: an EPUB is a ZIP, whose timestamps end on 2107-12-31, and
 # EPUB's metadata dates have four-digit years (ebooklib writes year 1 as "1-01-01").
 # Dates before 1980 are fine: only the ZIP entries' timestamps are clamped (epub/writer.py).
@@ -109,6 +118,15 @@ class _Validator:
         self.located = located
         self.closing_line = closing_line
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+
+    def warn(self, path: tuple, message: str, code: str = "invisible") -> None:
+        from ..errors import Severity
+
+        line = self.located.line(path, self.closing_line)
+        self.warnings.append(
+            Diagnostic(self.source, line, f"front matter: {message}", code, Severity.WARNING)
+        )
 
     def error(self, path: tuple, message: str) -> None:
         line = self.located.line(path, self.closing_line)
@@ -132,7 +150,24 @@ class _Validator:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.error(path, f"'{_dotted(path)}' must be text, not {_kind(value)}")
             return ""
+        if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf: YAML's, not words
+            self.error(path, f"'{_dotted(path)}' must be text, not the number {value} (quote it)")
+            return ""
         value = str(value).strip()
+        if path[-1] not in LONG_FIELDS and (found := sorted(set(_INVISIBLE.findall(value)))):
+            codes = ", ".join(f"U+{ord(c):04X}" for c in found)
+            if required and not _INVISIBLE.sub("", value).strip():
+                self.error(path, f"'{_dotted(path)}' has no visible character (only {codes})")
+                return ""
+            self.warn(
+                path,
+                f"'{_dotted(path)}': removed invisible characters ({codes}) that would change how it reads "
+                "in the book's metadata",
+            )
+            value = _INVISIBLE.sub("", value).strip()
+        if required and value and not any(unicodedata.category(c)[0] in _VISIBLE_CATEGORIES for c in value):
+            self.error(path, f"'{_dotted(path)}' has no visible character")
+            return ""
         if required and not value:
             self.error(path, f"'{_dotted(path)}' must not be empty")
         limit = MAX_LONG_TEXT if path[-1] in LONG_FIELDS else MAX_LINE_TEXT
@@ -284,6 +319,7 @@ class _Validator:
                     (key,), f"'{key}' must be a slug: letters, digits, '-', '_' and '.' ({out[key]!r})"
                 )
                 out[key] = ""
+        out["notices"] = tuple(self.warnings)
         return out
 
     def url(self, value: object) -> str:

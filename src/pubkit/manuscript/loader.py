@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import unicodedata
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
@@ -44,6 +45,43 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def unsafe_name(path: Path) -> Diagnostic | None:
+    """A manuscript's file name that would need quoting to be shown or used as an output's name:
+    control characters (a newline would split the `wrote ...` line), bidi controls (U+202E makes
+    "x\u202efdp.exe" read as "xexe.pdf"), other invisible format characters."""
+    found = [
+        c
+        for c in path.name
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200c\u200d"
+    ]
+    if not found:
+        return None
+    codes = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in found))
+    shown = repr(str(path))[1:-1]
+    return Diagnostic(
+        shown, None, f"the file name holds control or invisible characters ({codes}): rename the file"
+    )
+
+
+def outside_project(path: Path, allowed: tuple[Path, ...] = ()) -> Diagnostic | None:
+    """A manuscript that is (or sits in a folder that is) a symbolic link to a file outside its
+    project: refused unless its target is under one of `allowed` (--allow-outside)."""
+    link = Path(path).absolute()
+    root = find_root(link.parent)
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return Diagnostic(path, None, "cannot be resolved (a loop of symbolic links)")
+    if target.is_relative_to(root) or any(target.is_relative_to(a) for a in allowed):
+        return None
+    return Diagnostic(
+        path,
+        None,
+        f"is a symbolic link to {target}, outside the project ({root}): refused; "
+        "pass --allow-outside PATH to read it",
+    )
+
+
 def _too_large(path: Path, size: int) -> Diagnostic:
     return Diagnostic(
         path,
@@ -55,6 +93,8 @@ def _too_large(path: Path, size: int) -> Diagnostic:
 def load(path: str | Path, settings: Settings | None = None, root: Path | None = None) -> Manuscript:
     """Load and validate a manuscript; raises PubkitError listing every problem."""
     path = Path(path)
+    if (problem := unsafe_name(path)) is not None:
+        raise PubkitError([problem])
     root = (root or find_root(path.parent)).resolve()
     settings = settings or load_settings(root)
     text = read_text(path)

@@ -316,8 +316,18 @@ def _build_many(
     _, clash_list = slug_clashes(list(displayed.values()), options.formats)
     clashes = {Path(d.source).resolve(): d for d in clash_list}
     settings_by_root: dict[Path, Settings] = {}
+    from ..manuscript.loader import outside_project, unsafe_name
+
+    refused = {}  # a symlink out of its project, a file name that needs quoting: as given
+    for given in paths:
+        problem = unsafe_name(Path(given)) or outside_project(Path(given), options.allow_outside)
+        if problem is not None:
+            refused.setdefault(Path(given).resolve(), problem)
     for source in sources:
         shown = displayed[source]
+        if source in refused:
+            finish(source, Outcome(shown, "failed", errors=(refused[source],)))
+            continue
         if source in clashes:
             finish(source, Outcome(shown, "failed", errors=(clashes[source],)))
             continue

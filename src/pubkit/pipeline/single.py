@@ -43,6 +43,7 @@ class BuildOptions:
     max_memory_mb: float | None = None  # MiB per worker process; overrides pubkit.toml (batch builds)
     brand: Brand | None = None  # a brand file's (--brand, brands/); overrides pubkit.toml's [brand]
     large_print: bool = False  # --large-print: the handout in large print
+    allow_outside: tuple[Path, ...] = ()  # --allow-outside: folders or files a symlink may lead to
 
 
 @dataclass(frozen=True)

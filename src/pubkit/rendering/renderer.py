@@ -265,7 +265,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         has_toc=has_toc,
         images_without_alt=body.images_without_alt,
         has_footnotes=body.has_footnotes,
-        warnings=tuple(sorted([*label_warnings, *warnings], key=lambda d: d.line or 0))
+        warnings=tuple(sorted([*manuscript.notices, *label_warnings, *warnings], key=lambda d: d.line or 0))
         + ((more_warnings(manuscript.path, dropped),) if dropped else ()),
         labels=labels,
         translations=translations,
