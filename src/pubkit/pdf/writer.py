@@ -624,6 +624,19 @@ def to_cmyk_jpeg(data: bytes) -> bytes:
         return out.getvalue()
 
 
+def image_profile(embedded: bytes | None):
+    """An image's own ICC profile, or None when it has none or it cannot be read (a damaged
+    profile: the colours are then taken as sRGB, and the renderer warns at the image's line)."""
+    from PIL import ImageCms
+
+    if not embedded:
+        return None
+    try:
+        return ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
 def cmyk_on_white(image):
     """A PIL image in CMYK: transparency laid on white paper, colours converted from the image's
     own profile (sRGB when it has none) to the press profile."""
@@ -640,11 +653,7 @@ def cmyk_on_white(image):
         image = flat
     elif image.mode != "RGB":
         image = image.convert("RGB")
-    embedded = image.info.get("icc_profile")
-    if embedded:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
-    else:
-        source = ImageCms.getOpenProfile(str(SRGB_PROFILE))
+    source = image_profile(image.info.get("icc_profile")) or ImageCms.getOpenProfile(str(SRGB_PROFILE))
     return ImageCms.profileToProfile(image, source, str(CMYK_PROFILE), outputMode="CMYK")
 
 
