@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -161,16 +161,19 @@ def test_pubkit_toml_lists_every_setting_commented_out(demo, tmp_path):
             assert explanation.startswith("# ") and not SETTING_LINE.match(explanation), line
             listed[match[1]] = line.removeprefix("# ")
     assert set(listed) == {f.name for f in fields(Settings)} - CLI_ONLY
-    # Uncommented one at a time, and all together: valid TOML, valid settings, the defaults.
+    # Uncommented one at a time, and all together: valid TOML, valid settings, the defaults (the
+    # brand has none: its line is an example, which must load).
     settings_file = tmp_path / "pubkit.toml"
     for key, line in listed.items():
         settings_file.write_text(text.replace(f"# {line}\n", f"{line}\n"), encoding="utf-8")
         assert key in tomllib.loads(settings_file.read_text(encoding="utf-8"))
-        assert load_settings(tmp_path) == Settings(), key
+        expected = replace(Settings(), brand=load_settings(tmp_path).brand) if key == "brand" else Settings()
+        assert load_settings(tmp_path) == expected, key
+    assert load_settings(tmp_path).brand.name == "Clinic Name"
     everything = "\n".join(line.removeprefix("# ") if SETTING_LINE.match(line) else line for line in lines)
     assert set(tomllib.loads(everything)) == set(listed)
     settings_file.write_text(everything, encoding="utf-8")
-    assert load_settings(tmp_path) == Settings()
+    assert replace(load_settings(tmp_path), brand=None) == Settings()
     # The command-line-only settings really are refused in pubkit.toml.
     for key in CLI_ONLY:
         settings_file.write_text(f"{key} = true\n", encoding="utf-8")

@@ -17,7 +17,7 @@ import calendar
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _PERIOD = re.compile(r"\s*(\d{1,4})\s*(day|week|month|year)s?\s*", re.IGNORECASE)
 POLICY_KEYS = ("every", "warn_before", "require_credentials")
@@ -28,7 +28,9 @@ class ReviewPolicy:
     every: str = "12 months"
     warn_before: str = "30 days"
     require_credentials: bool = False
-    declared: bool = False  # stated in pubkit.toml or the front matter: overdue is an error
+    # Stated in pubkit.toml or the front matter: an overdue review is an error. (Not compared: the
+    # defaults written out are the same policy.)
+    declared: bool = field(default=False, compare=False)
 
     def next_review(self, reviewed: dt.date) -> dt.date:
         return add_period(reviewed, self.every)
