@@ -281,3 +281,91 @@ def test_the_examples_both_built_and_failed(outcomes):
     assert outcomes["built"] + outcomes["refused"] >= EXAMPLES
     assert outcomes["built"] >= EXAMPLES // 10, outcomes
     assert outcomes["refused"] >= EXAMPLES // 10, outcomes
+
+
+# -- bidi controls and zero-width characters in the metadata (issue 18) ---------------------------
+
+INVISIBLES = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff"
+SPOOFED_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(list(INVISIBLES)),
+        st.text(st.characters(categories=("L", "N")), min_size=1, max_size=6),
+        st.sampled_from([" ", ".", "exe", "\u0645\u0631\u062d\u0628\u0627", "\u200c", "\u200d"]),
+    ),
+    min_size=1,
+    max_size=8,
+).map("".join)
+SPOOF_EXAMPLES = 40
+# Mostly a visible word among the invisible characters; the author's name may be invisible alone.
+VISIBLE_SPOOF = st.tuples(
+    SPOOFED_TEXT, st.text(st.characters(categories=("L",)), min_size=1, max_size=5), SPOOFED_TEXT
+).map("".join)
+
+
+@st.composite
+def spoofed_front_matter(draw) -> str:
+    reviewer = {"name": draw(VISIBLE_SPOOF), "credentials": draw(SPOOFED_TEXT), "role": "Medical Reviewer"}
+    data = {
+        "title": draw(VISIBLE_SPOOF),
+        "subtitle": draw(SPOOFED_TEXT),
+        "authors": [
+            {
+                "name": draw(st.one_of(VISIBLE_SPOOF, VISIBLE_SPOOF, SPOOFED_TEXT)),
+                "honorific": draw(SPOOFED_TEXT),
+            }
+        ],
+        "reviewers": [reviewer],
+        "publisher": draw(SPOOFED_TEXT),
+        "keywords": [draw(SPOOFED_TEXT)],
+        "identifier": "urn:uuid:"
+        + draw(st.sampled_from(["", "\u200b", "\u202e"]))
+        + "3b4f2c1e-1111-4222-8333-444455556666",
+    }
+    return yaml.safe_dump(data, allow_unicode=draw(st.booleans()))
+
+
+@pytest.fixture(scope="module")
+def spoofed_books() -> list:
+    return []
+
+
+@settings(
+    max_examples=SPOOF_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(yaml_text=spoofed_front_matter())
+def test_invisible_characters_never_reach_the_metadata(tmp_path_factory, spoofed_books, yaml_text: str):
+    from lxml import etree
+
+    folder = tmp_path_factory.mktemp("spoof")
+    (folder / "pubkit.toml").write_text("")
+    path = folder / "book.md"
+    path.write_text(f"---\n{yaml_text}---\n{BODY}", encoding="utf-8")
+    try:
+        products = produce(path, BuildOptions(formats=("epub",)))
+    except PubkitError as exc:  # a field with nothing visible left: refused at its line
+        for diagnostic in exc.diagnostics:
+            assert diagnostic.line is not None, diagnostic
+            assert "no visible character" in diagnostic.message or "must not be empty" in diagnostic.message
+        return
+    epub = dict(products.files)["book.epub"]
+    with zipfile.ZipFile(BytesIO(epub)) as archive:
+        opf = etree.fromstring(archive.read("EPUB/content.opf"))
+    (metadata,) = opf.iterfind("{http://www.idpf.org/2007/opf}metadata")
+    for element in metadata.iter():
+        if isinstance(element.tag, str):
+            for value in ("".join(element.itertext()), *element.attrib.values()):
+                assert not set(value) & set(INVISIBLES), (element.tag, value)
+    (folder / "book.epub").write_bytes(epub)
+    spoofed_books.append(folder / "book.epub")
+
+
+def test_the_spoofed_books_pass_epubcheck(spoofed_books):
+    """Runs after the property: every book it built, in one EPUBCheck run."""
+    from pubkit.check.epubcheck import run_epubcheck_many
+
+    assert len(spoofed_books) >= SPOOF_EXAMPLES // 4
+    for epub, report in zip(spoofed_books, run_epubcheck_many(spoofed_books), strict=True):
+        assert report.diagnostics == (), (epub, report.diagnostics)
