@@ -49,7 +49,7 @@ def _build(project: Path, out: str, force: bool = True, **popen) -> subprocess.P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         # The same stamp in every build, so the bytes of v1 and v2 are known in advance.
-        env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"},
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1798761600"},
         **popen,
     )
 

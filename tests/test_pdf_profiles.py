@@ -181,7 +181,7 @@ def test_both_profiles_are_reproducible(tmp_path, sample_build, sample_press):
         "pdf",
         "--out",
         str(tmp_path / "a"),
-        env={"SOURCE_DATE_EPOCH": "1767225600"},
+        env={"SOURCE_DATE_EPOCH": "1798761600"},
     )
     again = run_pubkit(
         "build",
@@ -192,13 +192,13 @@ def test_both_profiles_are_reproducible(tmp_path, sample_build, sample_press):
         "pdf",
         "--out",
         str(tmp_path / "b"),
-        env={"SOURCE_DATE_EPOCH": "1767225600"},
+        env={"SOURCE_DATE_EPOCH": "1798761600"},
     )
     assert epoch.returncode == again.returncode == 0
     first = (tmp_path / "a" / "magnesium-for-sciatica.press.pdf").read_bytes()
     assert first == (tmp_path / "b" / "magnesium-for-sciatica.press.pdf").read_bytes()
     assert (
-        b"2026-01-01"
+        b"2027-01-01"
         in pikepdf.open(tmp_path / "a" / "magnesium-for-sciatica.press.pdf")
         .open_metadata()
         .get("xmp:ModifyDate", "")

@@ -190,7 +190,7 @@ def test_library_builds_in_one_process_keep_the_temporary_folder_empty_and_the_f
     systmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(systmp))
     monkeypatch.setenv("TMPDIR", str(systmp))
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")
     pdfs = []
     for name in ("first", "second"):
         result = build(SAMPLE, tmp_path / name, formats=("pdf",))
