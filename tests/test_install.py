@@ -188,6 +188,9 @@ def test_check_without_java_says_so_in_one_line_and_exits_1(tmp_path: Path):
 def test_check_strict_fails_when_ace_cannot_run(tmp_path: Path):
     (tmp_path / "manuscripts").mkdir()
     shutil.copy(SAMPLE, tmp_path / "manuscripts" / SAMPLE.name)
+    # The sample reads at grade 14: with the plain-language target out of its way, Ace's absence is
+    # the only thing --strict can fail on.
+    (tmp_path / "pubkit.toml").write_text("reading_grade = 30\nmax_sentence_words = 60\n", encoding="utf-8")
     # Java on the PATH, Node.js not: Ace cannot run.
     env = {"PATH": str(Path(shutil.which("java")).resolve().parent)}
     relaxed = run_pubkit("check", cwd=tmp_path, env=env)

@@ -442,3 +442,10 @@ def test_any_text_measures_with_lines_inside_the_body(body, body_line):
     assert all(body_line <= s.line <= last for s in result.sections)
     if result.grade is not None:
         assert math.isfinite(result.grade)
+
+
+def test_a_unit_ends_no_sentence_after_a_number_but_a_word_does():
+    assert measure("Take 200 mg. Then rest.\n", 1, "en").sentences == 1
+    assert measure("It is 5 in. long. Yes, it is.\n", 1, "en").sentences == 2
+    # Inline code is left out, and the word before it ends the sentence ("in" is not inches here).
+    assert measure("The files appear in `output/`. The name is the name.\n", 1, "en").sentences == 2

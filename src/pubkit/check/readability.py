@@ -660,6 +660,9 @@ _ABBREVIATIONS = frozenset(
     "fig figs no nos vol vols p pp ch chap sec ed eds ref refs "
     "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
 )
+# Units are abbreviations only after a number ("5 in. long", "200 mg. daily"): "appear in." ends
+# a sentence.
+_UNITS = frozenset("mg mcg µg ug g kg ml dl l lb lbs oz mm cm km in ft iu mmol meq".split())
 
 
 def _is_boundary(text: str, end: re.Match) -> bool:
@@ -675,6 +678,9 @@ def _is_boundary(text: str, end: re.Match) -> bool:
         return True
     word = text[max(0, end.start() - 20) : end.start()].split()
     token = word[-1].lower().lstrip("([\"'“‘") if word else ""
+    if token in _UNITS:
+        before = word[-2] if len(word) > 1 else ""
+        return not before[-1:].isdigit()
     if token in _ABBREVIATIONS:
         return False
     if len(token) == 1 and token.isalpha() and len(word) > 1 and word[-2][:1].isupper():
