@@ -168,8 +168,9 @@ def _running(pid: int) -> bool:
 
 
 def test_a_build_killed_with_sigkill_does_not_keep_the_folder(project: Path):
-    """Its workers, orphaned, still build their manuscripts: they do not hold the lock (a POSIX
-    lock is not inherited), so the next build goes straight on."""
+    """Its workers die with it (workers.py: PR_SET_PDEATHSIG and a pipe only the parent holds);
+    the lock is not held by anyone (a POSIX lock is not inherited), so the next build goes
+    straight on."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pubkit.cli", "build", "--jobs", "2"],
         cwd=project,
@@ -184,19 +185,17 @@ def test_a_build_killed_with_sigkill_does_not_keep_the_folder(project: Path):
         workers = _children(process.pid)
         process.kill()
         process.wait(timeout=60)
-        orphans = {pid for pid in workers if _running(pid)}
-        assert orphans, "no orphaned worker: the test did not exercise what it is about"
+        assert workers, "no worker: the test did not exercise what it is about"
+        deadline = time.monotonic() + 2  # the workers follow their parent within 2 s
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not any(_running(pid) for pid in workers), "a worker outlived its parent"
         assert (project / "output" / LOCK_FILE).exists()  # left by the killed build
         again = run_pubkit("build", "--jobs", "2", "--timeout", "60", cwd=project)
         assert again.returncode == 0, again.stderr
         assert WAITING not in again.stderr
-        # The killed build's scratch folder stays while its orphans use it (scratch.py).
+        # The killed build's scratch folder may stay (nobody removed it); the next build's outputs are whole.
         _assert_whole(project / "output", pdfs=True, also=frozenset([SCRATCH_DIR]))
-        # The orphans end once their task is done: nobody holds the other end of their pipe.
-        deadline = time.monotonic() + 120  # a hang guard, not a measure
-        while any(_running(pid) for pid in orphans) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_running(pid) for pid in orphans)
     finally:
         try:
             os.killpg(process.pid, signal.SIGKILL)

@@ -18,18 +18,28 @@ A worker that dies by a signal after growing close to its task's memory cap (sam
 /proc while it works) is reported as having needed more memory: under RLIMIT_AS GLib aborts
 (SIGTRAP, SIGABRT) and other C code crashes (SIGSEGV) where Python would raise MemoryError.
 
-A worker closes the pool's ends of every pipe, so that should this process die (SIGKILL) it
-finds the end of its pipe once its task is done, and exits.
+Workers die with this process, even killed with SIGKILL (a CI job's timeout), which cannot stop
+them: on Linux the kernel kills each worker as this process ends (PR_SET_PDEATHSIG, set as the
+worker starts; one whose parent was already gone by then exits at once), and everywhere a thread
+in each worker waits on a pipe only this process can write to, and ends the worker when it
+closes. PR_SET_PDEATHSIG fires when the *thread* that forked the worker ends, so a pool starts
+workers only from the thread that made it (checked), and that thread must outlive the pool:
+build_many makes, uses and closes its pool within one call, in the thread that called it.
+Programs a worker runs (pandoc, fc-list) end on their own: their input and output were pipes to
+the worker. A worker also closes the pool's ends of every pipe.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +57,8 @@ PIPE_BYTES = 32 * 1024  # a larger task goes through a file (scratch folder): ne
 CRASH_SIGNALS = {
     getattr(signal, name, None) for name in ("SIGSEGV", "SIGABRT", "SIGTRAP", "SIGBUS", "SIGILL")
 }
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+ORPHANED = 70  # the exit code of a worker that found its parent gone (nobody reads it)
 
 _TASK, _FILE, _STARTED, _RESULT, _LAST = b"T", b"F", b"S", b"R", b"X"
 
@@ -78,6 +90,10 @@ class WorkerPool:
         self._context = multiprocessing.get_context("fork")  # starts in milliseconds, shares imports
         self._initializer = initializer
         self._initargs = initargs
+        self._owner = threading.get_ident()  # the only thread that forks workers: see the module's doc
+        # Nothing is ever written to it: its write end, held by this process alone (each worker
+        # closes its copy), closes when this process dies, and the workers see the end of it.
+        self._lifeline = os.pipe()
         self._workers: list[_Worker] = []
         for _ in range(workers):
             self._workers.append(self._start())
@@ -148,13 +164,18 @@ class WorkerPool:
                 worker.process.join()
             worker.conn.close()
         self._workers = []
+        for fd in self._lifeline:  # only now: a worker told to stop runs its exit handlers first
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _start(self) -> _Worker:
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("a WorkerPool starts workers only in the thread that made it")
         ours, theirs = self._context.Pipe(duplex=True)
         inherited = [w.conn for w in self._workers] + [ours]
         process = self._context.Process(
             target=_serve,
-            args=(theirs, inherited, self._initializer, self._initargs),
+            args=(theirs, inherited, self._initializer, self._initargs, os.getpid(), self._lifeline),
             name="pubkit-worker",
             daemon=True,
         )
@@ -257,9 +278,44 @@ def _allowance(seconds: float) -> float:
     return seconds + GRACE_SECONDS + seconds / 10
 
 
-def _serve(conn: Connection, inherited: list[Connection], initializer, initargs) -> None:
+def _die_with_parent(parent: int, lifeline: tuple[int, int]) -> None:
+    """A worker's first step: it ends when its parent (the pool's process, `parent`) does."""
+    watched, held = lifeline
+    os.close(held)  # the parent's alone: the end of the pipe is then the end of the parent
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # the thread below still watches
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died between the fork and the prctl: nothing would kill us now
+        os._exit(ORPHANED)
+    # Started with every signal blocked (a thread inherits the mask), so that signals meant for
+    # the task, SIGALRM (budget.py), always go to the main thread.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        threading.Thread(target=_watch, args=(watched,), name="pubkit-lifeline", daemon=True).start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _watch(watched: int) -> None:
+    """Blocks until no process holds the lifeline's write end: the parent died (the pool closes it
+    only once its workers have exited), then ends this worker at once."""
+    with contextlib.suppress(OSError):
+        while os.read(watched, 1):
+            pass
+    os._exit(ORPHANED)
+
+
+def _serve(
+    conn: Connection,
+    inherited: list[Connection],
+    initializer,
+    initargs,
+    parent: int,
+    lifeline: tuple[int, int],
+) -> None:
     """A worker's life: warm up, then one task at a time until told to stop (an empty message),
     the pool is gone, or a task spoiled this process (budget.spoiled)."""
+    _die_with_parent(parent, lifeline)
     for other in inherited:
         other.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the pool stops its workers
