@@ -298,22 +298,25 @@ def test_press_text_keeps_kdp_margins_from_the_trim(tmp_path, book, setting):
 
 
 def test_press_front_matter_has_blank_pages_only_where_a_recto_needs_one(sample_press, book):
-    """Title page (recto), credits and disclaimer on its back, contents and body on rectos; a
-    blank page only before a recto start or as the last page; the body opens with the title."""
+    """Title page (recto), the copyright page on its back, the credits and disclaimer, the contents
+    and the body on rectos; a blank page only before a recto start or as the last page; the body
+    opens with the title."""
     for path, title in (
         (sample_press, "Magnesium for Sciatica: Pain Relief & Support"),
         (book / "book.press.pdf", "Managing Back Pain at Home"),
     ):
         pages = [" ".join(text.split()) for text in page_texts(path)]
         assert title in pages[0]
-        assert "written by" in pages[1].lower() and "disclaimer" in pages[1].lower()
+        assert "does not replace the advice of a doctor" in pages[1] and "written by" not in pages[1].lower()
+        assert "written by" in pages[2].lower() and "disclaimer" in pages[2].lower()
         contents = next(i for i, text in enumerate(pages) if text.startswith("Contents"))
         opening = next(i for i, text in enumerate(pages) if i > contents and title in text)
         assert contents % 2 == 0 and opening % 2 == 0, (contents + 1, opening + 1)  # rectos
         assert pages[opening].startswith(title)  # opens with the title, under no running head
         for index, text in enumerate(pages):
             if not text:
-                assert index % 2 == 1 and (index + 1 in (contents, opening) or index == len(pages) - 1), index
+                starts = (2, contents, opening)  # the credits, the contents, the body: rectos
+                assert index % 2 == 1 and (index + 1 in starts or index == len(pages) - 1), index
         assert len(pages) % 2 == 0
 
 

@@ -67,17 +67,21 @@ def test_pdf_build_is_byte_identical_on_rebuild(tmp_path, sample_build):
 def test_both_backends_read_the_same_fragments():
     manuscript = load(SAMPLE)
     book = render(manuscript, Theme.find("default", ROOT))
-    assert [p.kind for p in book.pages] == ["titlepage", "credits", "disclaimer", "toc", "body"]
+    kinds = ["titlepage", "copyright", "credits", "disclaimer", "toc", "body"]
+    assert [p.kind for p in book.pages] == kinds
     assert [h.text for h in book.headings if h.level == 2][0] == "The Role of Magnesium in Muscle Function"
     from pubkit.epub.writer import build_documents
     from pubkit.pdf.writer import compose_html
 
-    html = compose_html(book)
+    from pubkit.pdf.writer import PdfOptions
+
+    handout, press = compose_html(book), compose_html(book, PdfOptions(profile="press"))
     from pubkit.epub.cover import book_cover
 
     docs = build_documents(book, Theme(book.theme_dir), book_cover(book)[0])
     for page in book.pages:
-        assert page.html in html
+        assert page.html in press
+        assert (page.html in handout) == (page.kind != "copyright")  # a handout has no copyright page
         if page.kind != "toc":
             assert any(page.html.encode() in d.content for d in docs), page.kind
 

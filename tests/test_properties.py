@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -72,13 +75,14 @@ TEXT = st.lists(
 ).map("".join)
 WORD = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
 _CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], None)
-# Front matter values: mostly valid (any script, marks, emoji, markup characters), now and then raw.
-FIELD = st.one_of(
+# Front matter values: mostly valid (any script, marks, emoji, markup characters), now and then raw
+# (one in seven: a raw value may hold nothing visible, which the front matter refuses).
+_VISIBLE_FIELD = (
     st.tuples(WORD, TEXT).map(lambda p: f"{p[0]} {p[1].translate(_CONTROL)}".strip()),
     st.tuples(WORD, TEXT).map(lambda p: f"{p[1].translate(_CONTROL)} {p[0]}".strip()),
     st.tuples(TEXT, WORD).map(lambda p: p[0].translate(_CONTROL) + p[1]),
-    TEXT,
 )
+FIELD = st.one_of(*_VISIBLE_FIELD, *_VISIBLE_FIELD, TEXT)
 
 RAW_HTML = st.sampled_from(
     [
@@ -329,6 +333,156 @@ def test_every_generated_epub_passes_epubcheck(collected):
     problems = [
         f"{epub.name}: {[d.message for d in report.diagnostics]}\n--- source ---\n{source}"
         for (epub, source), report in zip(books, reports, strict=True)
+        if not report.clean
+    ]
+    assert not problems, "\n\n".join(problems[:5])
+
+
+# -- SVG images with CSS, escaped and not (issue 18) ---------------------------------------------
+
+SVG_EXAMPLES = int(os.environ.get("PUBKIT_SVG_PROPERTY_EXAMPLES", "15"))
+_TARGETS = [
+    "http://example.com/x.png",
+    "https://example.com/a.css",
+    "//example.com/b",
+    "file:///etc/hostname",
+]
+
+
+@st.composite
+def _css_word(draw, word: str) -> str:
+    """`word` as every CSS engine still reads it: each letter as it is, upper case or escaped."""
+    out = []
+    for ch in word:
+        form = draw(st.sampled_from(["plain", "plain", "upper", "hex", "hex6", "backslash"]))
+        if form == "upper":
+            out.append(ch.upper())
+        elif form == "hex":
+            out.append(f"\\{ord(ch):x} ")
+        elif form == "hex6":
+            out.append(f"\\{ord(ch):06x}")
+        elif form == "backslash" and ch not in "0123456789abcdefABCDEF":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@st.composite
+def _css_url(draw) -> str:
+    target = draw(st.sampled_from([*_TARGETS, "x.png", "#g", "#g"]))
+    name = draw(st.sampled_from(["url", "url", "src"]))
+    quote = draw(st.sampled_from(["'", '"'] if name == "src" else ["", "'", '"']))
+    return f"{draw(_css_word(name))}({draw(st.sampled_from(['', ' ']))}{quote}{target}{quote})"
+
+
+_SAFE_CSS = [
+    "fill:#0b5563",
+    "stroke:#222",
+    "stroke-width:2",
+    "opacity:.8",
+    "fill:url(#g)",
+    "font-family:'Open Sans',sans-serif",
+    "transform:rotate(5deg)",
+    "-inkscape-font-specification:Sans",
+]
+
+
+@st.composite
+def _css_declaration(draw) -> str:
+    kind = draw(st.sampled_from(["safe", "safe", "url", "image-set"]))
+    if kind == "safe":
+        return draw(st.sampled_from(_SAFE_CSS))
+    prop = draw(st.sampled_from(["fill", "stroke", "mask", "filter", "marker-end", "background", "behavior"]))
+    if kind == "url":
+        value = draw(_css_url())
+    else:
+        value = f'{draw(_css_word("image-set"))}("{draw(st.sampled_from(_TARGETS))}" 1x)'
+    return f"{draw(_css_word(prop))}:{value}"
+
+
+@st.composite
+def svg_with_css(draw) -> str:
+    """An SVG whose <style>, style="" and presentation attributes mix harmless CSS with url(),
+    src(), image-set(), @import and @font-face to outside the image, plain and escaped."""
+    rules = []
+    for kind in draw(st.lists(st.sampled_from(["rule", "rule", "import", "font-face", "media"]), max_size=4)):
+        declarations = ";".join(draw(st.lists(_css_declaration(), min_size=1, max_size=3)))
+        if kind == "rule":
+            rules.append(f"rect{{{declarations}}}")
+        elif kind == "import":
+            target = draw(st.one_of(_css_url(), st.sampled_from(_TARGETS).map(lambda t: f'"{t}"')))
+            rules.append(f"@{draw(_css_word('import'))} {target};")
+        elif kind == "font-face":
+            rules.append(f"@{draw(_css_word('font-face'))}{{font-family:x;src:{draw(_css_url())}}}")
+        else:
+            rules.append(f"@media print {{ rect {{ {declarations} }} }}")
+    style = ";".join(draw(st.lists(_css_declaration(), max_size=3)))
+    names = draw(st.lists(st.sampled_from(["fill", "stroke", "filter", "mask", "clip-path"]), unique=True))
+    attributes = "".join(
+        f" {name}={quoteattr(draw(st.one_of(_css_url(), st.sampled_from(['#3d8a99', 'none']))))}"
+        for name in names
+    )
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20">'
+        '<defs><linearGradient id="g"><stop offset="0" stop-color="#0b5563"/></linearGradient></defs>'
+        f"<style>{xml_escape(chr(10).join(rules))}</style>"
+        f'<rect width="40" height="20" style={quoteattr(style)}{attributes}/></svg>'
+    )
+
+
+def test_svg_images_with_css_build_valid_epubs_without_remote_references(tmp_path_factory):
+    from pubkit.check.epubcheck import run_epubcheck_many
+
+    from .test_svg_css import remote_references
+
+    head = "---\ntitle: Logo\nauthor: Ada Lovelace\nlang: en\n---\n\n"
+    line = head.count("\n") + 1
+    books: list[tuple[object, str]] = []
+    failed = []
+
+    @settings(
+        max_examples=SVG_EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize=bool(os.environ.get("CI")),
+    )
+    @given(image=svg_with_css())
+    def build(image: str) -> None:
+        folder = tmp_path_factory.mktemp("svg")
+        (folder / "pubkit.toml").write_text("")
+        (folder / "logo.svg").write_text(image, encoding="utf-8")
+        path = folder / "logo-book.md"
+        path.write_text(head + "![a logo](logo.svg)\n", encoding="utf-8")
+        try:
+            products = produce(path, BuildOptions())
+        except PubkitError as exc:
+            failed.append(image)
+            assert exc.diagnostics and all(
+                d.message.strip() and "\n" not in d.message for d in exc.diagnostics
+            )
+            return
+        files = dict(products.files)
+        epub = folder / "logo-book.epub"
+        epub.write_bytes(files["logo-book.epub"])
+        with zipfile.ZipFile(epub) as archive:
+            svgs = [archive.read(n) for n in archive.namelist() if n.endswith(".svg")]
+        assert len(svgs) == 1
+        assert remote_references(svgs[0]) == [] and b"example.com" not in svgs[0], (image, svgs[0])
+        if remote_references(image.encode()):  # what was removed is a warning at the image's line
+            assert any(
+                w.line == line and w.message.startswith("image 'logo.svg': removed")
+                for w in products.warnings
+            ), (image, [w.format() for w in products.warnings])
+        assert len(PdfReader(io.BytesIO(files["logo-book.pdf"])).pages) >= 1
+        books.append((epub, image))
+
+    build()
+    assert len(books) + len(failed) >= SVG_EXAMPLES and len(books) >= SVG_EXAMPLES // 2, (len(books), failed)
+    reports = run_epubcheck_many([epub for epub, _ in books])
+    problems = [
+        f"{[d.message for d in report.diagnostics]}\n--- image ---\n{image}"
+        for (_, image), report in zip(books, reports, strict=True)
         if not report.clean
     ]
     assert not problems, "\n\n".join(problems[:5])
