@@ -71,9 +71,7 @@ def test_both_backends_read_the_same_fragments():
     assert [p.kind for p in book.pages] == kinds
     assert [h.text for h in book.headings if h.level == 2][0] == "The Role of Magnesium in Muscle Function"
     from pubkit.epub.writer import build_documents
-    from pubkit.pdf.writer import compose_html
-
-    from pubkit.pdf.writer import PdfOptions
+    from pubkit.pdf.writer import PdfOptions, compose_html
 
     handout, press = compose_html(book), compose_html(book, PdfOptions(profile="press"))
     from pubkit.epub.cover import book_cover
