@@ -196,3 +196,35 @@ def test_elements_outside_their_parents_end_in_a_valid_epub(tmp_path):
     ns = {"x": "http://www.w3.org/1999/xhtml"}
     assert tree.xpath("//x:li[not(parent::x:ul or parent::x:ol)]", namespaces=ns) == []
     assert tree.xpath("//x:summary | //x:figcaption | //x:rt", namespaces=ns) == []
+
+
+def test_a_damaged_colour_profile_is_a_warning_at_the_image_and_press_builds(tmp_path):
+    from PIL import Image
+
+    project = _project(tmp_path)
+    Image.new("RGB", (200, 100), (200, 30, 30)).save(
+        project / "manuscripts" / "bad.png", icc_profile=b"this is not an ICC profile" * 4
+    )
+    path = _write(project, "a.md", "title: T\nauthor: Ana\n", "Text.\n\n![A red box](bad.png)\n")
+    result = run_pubkit("build", "--profile", "press", cwd=project)
+    assert result.returncode == 0, result.stderr
+    line = path.read_text(encoding="utf-8").splitlines().index("![A red box](bad.png)") + 1
+    assert f"manuscripts/a.md:{line}: warning: image 'bad.png': its colour profile (ICC) is damaged" in (
+        result.stderr
+    )
+    with pikepdf.open(project / "output" / "a.press.pdf") as pdf:
+        images = [pikepdf.PdfImage(x) for page in pdf.pages for x in page.get_images().values()]
+        assert images and {image.colorspace for image in images} == {"/DeviceCMYK"}
+
+
+def test_a_bibliography_symlinked_out_of_the_project_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "refs.json").write_text('[{"id": "a", "type": "book", "title": "Secret"}]', encoding="utf-8")
+    project = _project(tmp_path / "project")
+    os.symlink(outside / "refs.json", project / "manuscripts" / "refs.json")
+    _write(project, "a.md", "title: T\nauthor: Ana\nbibliography: refs.json\n", "Text [@a].\n")
+    result = run_pubkit("build", "--format", "epub", cwd=project)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "manuscripts/a.md:4: bibliography: 'refs.json'" in result.stderr and "outside" in result.stderr
+    assert "Secret" not in result.stderr

@@ -208,7 +208,24 @@ def check_image(
             f"is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
             f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
         )
-    return CheckedImage(media_type, data, pixels=width * height)
+    return CheckedImage(media_type, data, _profile_problems(data), pixels=width * height)
+
+
+def _profile_problems(data: bytes) -> tuple[str, ...]:
+    """A damaged ICC colour profile in a raster image: said (its colours are then taken as
+    sRGB, pdf/writer.py), not found out as a failed press PDF."""
+    from PIL import Image, ImageCms
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # the header only: nothing is decoded
+            embedded = image.info.get("icc_profile")
+        if embedded:
+            ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    except (ImageCms.PyCMSError, OSError, ValueError, SyntaxError):
+        return ("its colour profile (ICC) is damaged: its colours are taken as sRGB",)
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for odd files; the image itself was read
+        return ()
+    return ()
 
 
 def _embedded_raster(uri: str) -> CheckedImage | str:
