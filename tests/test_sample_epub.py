@@ -79,6 +79,7 @@ def test_spine_order_front_matter_then_body(sample_build):
     assert spine == [
         "cover.xhtml",
         "titlepage.xhtml",
+        "copyright.xhtml",
         "credits.xhtml",
         "disclaimer.xhtml",
         "nav.xhtml",
@@ -101,7 +102,7 @@ def _documents(epub):
 
 def test_every_xhtml_is_well_formed_without_named_entities(sample_build):
     documents = _documents(sample_build.epub)
-    assert len(documents) == 6
+    assert len(documents) == 7
     for name, data in documents.items():
         etree.fromstring(data)  # raises on anything not well-formed XML
         assert not re.search(rb"&(?!amp;|lt;|gt;|quot;|apos;|#)\w+;", data), name
