@@ -449,3 +449,15 @@ def test_a_unit_ends_no_sentence_after_a_number_but_a_word_does():
     assert measure("It is 5 in. long. Yes, it is.\n", 1, "en").sentences == 2
     # Inline code is left out, and the word before it ends the sentence ("in" is not inches here).
     assert measure("The files appear in `output/`. The name is the name.\n", 1, "en").sentences == 2
+
+
+def test_check_shows_at_most_max_warnings_of_them(tmp_path):
+    from pubkit.check.runner import manuscript_findings
+
+    sentence = "This sentence goes on " + "and on " * 20 + "until it ends. "
+    body = (sentence * 2 + "\n\n") * 300  # 600 long sentences
+    (tmp_path / "pubkit.toml").write_text("max_warnings = 40\n", encoding="utf-8")
+    path = tmp_path / "long.md"
+    path.write_text("---\ntitle: Long\nauthor: A\n---\n\n" + body, encoding="utf-8")
+    findings = manuscript_findings(path)
+    assert len(findings) == 41 and findings[-1].message.startswith("... and ")

@@ -155,9 +155,11 @@ def manuscript_findings(path: Path) -> list[Diagnostic]:
                 Severity.WARNING,
             )
         )
+    from ..limits import cap_warnings
     from .readability import readability_findings
 
-    findings.extend(
+    # At most max_warnings of them (a long book may have thousands of long sentences), then a count.
+    plain = cap_warnings(
         readability_findings(
             path,
             manuscript.body,
@@ -165,9 +167,11 @@ def manuscript_findings(path: Path) -> list[Diagnostic]:
             manuscript.lang,
             target_grade=settings.reading_grade,
             max_sentence_words=settings.max_sentence_words,
-        )
+        ),
+        settings.max_warnings,
+        path,
     )
-    return findings
+    return findings + list(plain)
 
 
 def _front_matter_line(path: Path, prefix: str) -> int | None:
