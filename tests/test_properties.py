@@ -74,15 +74,16 @@ TEXT = st.lists(
     max_size=8,
 ).map("".join)
 WORD = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=10)
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], None)
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0xFFFE, 0xFFFF], None)
 # Front matter values: mostly valid (any script, marks, emoji, markup characters), now and then raw
-# (one in seven: a raw value may hold nothing visible, which the front matter refuses).
+# (one in ten: a raw value may hold a control character or nothing visible, which the front
+# matter refuses).
 _VISIBLE_FIELD = (
     st.tuples(WORD, TEXT).map(lambda p: f"{p[0]} {p[1].translate(_CONTROL)}".strip()),
     st.tuples(WORD, TEXT).map(lambda p: f"{p[1].translate(_CONTROL)} {p[0]}".strip()),
     st.tuples(TEXT, WORD).map(lambda p: p[0].translate(_CONTROL) + p[1]),
 )
-FIELD = st.one_of(*_VISIBLE_FIELD, *_VISIBLE_FIELD, TEXT)
+FIELD = st.one_of(*_VISIBLE_FIELD, *_VISIBLE_FIELD, *_VISIBLE_FIELD, TEXT)
 
 RAW_HTML = st.sampled_from(
     [
