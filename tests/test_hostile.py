@@ -419,20 +419,29 @@ def server():
 def test_a_default_build_makes_no_request(project: Project, server: _Server):
     url = server.url
     host = url.removeprefix("http:")
-    refused = {
-        "md-image": (HEAD + f"![x]({url}/ok.png)\n", f":6: image '{url}/ok.png' is a URL"),
-        "raw-image": (HEAD + f'<img src="{url}/ok.png" alt="x">\n', f":6: image '{url}/ok.png' is a URL"),
-        "protocol-relative": (HEAD + f'<img src="{host}/ok.png" alt="x">\n', f":6: image '{host}/ok.png'"),
+    # A web image in the text is not fetched: a warning at its line, its alt text in a frame.
+    not_fetched = {
+        "md-image": (HEAD + f"![x]({url}/ok.png)\n", f":6: warning: image '{url}/ok.png' is a web address"),
+        "raw-image": (
+            HEAD + f'<img src="{url}/ok.png" alt="x">\n',
+            f":6: warning: image '{url}/ok.png' is a web address",
+        ),
+        "protocol-relative": (
+            HEAD + f'<img src="{host}/ok.png" alt="x">\n',
+            f":6: warning: image '{host}/ok.png' is a web address",
+        ),
+        "bio": (
+            f"---\ntitle: T\nauthors:\n  - name: A\n    bio: Hi ![x]({url}/ok.png)\n---\n\nBody.\n",
+            f":5: warning: image '{url}/ok.png' is a web address",
+        ),
+    }
+    refused = {  # the cover is the book's own: it must be there
         "cover": (
             f"---\ntitle: T\nauthor: A\ncover: {url}/ok.png\n---\n\nBody.\n",
             ":4: front matter: cover:",
         ),
-        "bio": (
-            f"---\ntitle: T\nauthors:\n  - name: A\n    bio: Hi ![x]({url}/ok.png)\n---\n\nBody.\n",
-            f":5: image '{url}/ok.png' is a URL",
-        ),
     }
-    for name, (text, _) in refused.items():
+    for name, (text, _) in {**not_fetched, **refused}.items():
         project.manuscript(name, text)
     (project.root / "manuscripts" / "images" / "evil.svg").write_text(evil_svg(url))
     data_svg = base64.b64encode(evil_svg(url).encode()).decode()
@@ -441,14 +450,20 @@ def test_a_default_build_makes_no_request(project: Project, server: _Server):
     result = run_pubkit("build", cwd=project.root)
 
     assert server.requests == []
-    assert_reported(result, {name: expected for name, (_, expected) in refused.items()})
+    assert_reported(result, {name: expected for name, (_, expected) in {**not_fetched, **refused}.items()})
     assert result.returncode == 1
-    assert {p.name for p in _listing(project.root / "output")} == {"sanitised.pdf", "sanitised.epub"}
+    built = {"sanitised", *not_fetched}
+    assert {p.name for p in _listing(project.root / "output")} == {
+        f"{name}.{kind}" for name in built for kind in ("pdf", "epub")
+    }
     for name, data in epub_entries(project.root / "output" / "sanitised.epub").items():
         assert b"127.0.0.1" not in data or name.endswith(".xhtml"), name  # no remote resource
     body = epub_entries(project.root / "output" / "sanitised.epub")["EPUB/body.xhtml"]
     root = etree.fromstring(body)
     assert not [el for el in root.iter() if "127.0.0.1" in (el.get("src") or "")]
+    for name in ("md-image", "raw-image", "protocol-relative"):
+        body = epub_entries(project.root / "output" / f"{name}.epub")["EPUB/body.xhtml"]
+        assert b'<span class="image-unavailable">x</span>' in body and b"127.0.0.1" not in body
 
 
 def test_allow_remote_reaches_only_public_addresses(project: Project, server: _Server):

@@ -141,6 +141,7 @@ class Finding:
     message: str
     code: str
     near: str = ""  # when set, the source line holds this too (e.g. "style="), "|" separates choices
+    skip: int = 0  # occurrences of the needle before the one meant (the second of two equal ids)
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,7 @@ def markdown_to_xhtml(
             raise NestingTooDeep(deepest_line(levels))
         for rp in list(raw_root.iter(_RUBY_FALLBACK)):
             _remove_keeping_tail(rp)
+        findings.extend(_unknown_references(raw_root, md))
         removed = document_tags(raw) + removals(raw_root, _TAGS, _ATTRIBUTES)
         findings.extend(Finding((r.needle,), r.message, "removed", r.near) for r in removed)
         # Images are checked (and rewritten to the book's copy) before nh3 sees them, so that
@@ -256,8 +258,12 @@ def markdown_to_xhtml(
                     )
                 )
             if rewrite_src is not None:
-                el.set("src", rewrite_src(src))
-                rewritten.add(el.get("src"))
+                stored = rewrite_src(src)
+                if not stored:  # not in the book (a web image not downloaded): its alt, framed
+                    _as_unavailable(el, src)
+                    continue
+                el.set("src", stored)
+                rewritten.add(stored)
         raw = serialize_html(raw_root)
     clean = nh3.clean(
         raw,
@@ -332,6 +338,14 @@ def serialize_html(root: etree._Element) -> str:
     for child in root:
         parts.append(etree.tostring(child, method="html", encoding="unicode", with_tail=True))
     return "".join(parts)
+
+
+def _as_unavailable(el: etree._Element, src: str) -> None:
+    """An image the book does not hold becomes a visible frame holding its alt text."""
+    frame = etree.Element("span", {"class": "image-unavailable"})
+    frame.text = (el.get("alt") or "").strip() or src.rsplit("/", 1)[-1][:80] or src[:80]
+    frame.tail = el.tail
+    el.getparent().replace(el, frame)
 
 
 def _remove_keeping_tail(el: etree._Element) -> None:
@@ -442,6 +456,13 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
                     "link-text",
                 )
             )
+        if not href.strip():
+            text = "".join(el.itertext()).strip()[:60]
+            del el.attrib["href"]
+            findings.append(
+                Finding((f"[{text}]()", "]()", "href=\"\""), f"link '{text}' has no address; its text is kept", "broken-link")
+            )
+            continue
         if href.startswith("#"):
             if href[1:] in targets:
                 continue
@@ -454,7 +475,63 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
                 "link to a web address instead"
             )
         del el.attrib["href"]
-        findings.append(Finding((f"]({href}", href), message, "broken-link"))
+        findings.append(Finding((f"]({href})", f"]({href}", href), message, "broken-link"))
+    return findings
+
+
+# What Python-Markdown leaves as typed when no definition matches: [text][label], [label][]
+# and a note's [^label]. (A lone [label] is too often meant as text, [sic], to be reported.)
+_REFERENCE = re.compile(r"(?<![\\!])\[([^\[\]\n]{1,500})\][ ]?\[([^\[\]\n]{0,500})\]")
+_NOTE_REFERENCE = re.compile(r"\[\^([^\[\]\s]{1,200})\]")
+_CODE_TAGS = frozenset({"code", "pre", "kbd", "samp"})
+
+
+def _unknown_references(raw_root: etree._Element, md: markdown.Markdown) -> list[Finding]:
+    """Reference links and note references that no definition matched: they print as typed, so
+    the reader sees brackets where a link was meant. Code is left alone (it shows as typed)."""
+    defined = {" ".join(label.split()).lower() for label in md.references}
+    notes = getattr(md, "footnotes", None)
+    defined_notes = set(notes.keys()) if notes is not None else set()
+    findings: list[Finding] = []
+
+    def scan(text: str | None) -> None:
+        if not text or "[" not in text:
+            return
+        for match in _REFERENCE.finditer(text):
+            label = " ".join((match[2] or match[1]).split()).lower()
+            if label not in defined:
+                findings.append(
+                    Finding(
+                        (match[0][:60], f"[{match[2] or match[1]}]"),
+                        f"no link definition for [{match[2] or match[1]}]: "
+                        "the brackets show as typed (add a line [label]: https://...)",
+                        "unknown-reference",
+                    )
+                )
+        for match in _NOTE_REFERENCE.finditer(text):
+            if match[1] not in defined_notes:
+                findings.append(
+                    Finding(
+                        (match[0],),
+                        f"the note [^{match[1]}] has no definition: it shows as typed "
+                        f"(add a line [^{match[1]}]: ...)",
+                        "unknown-reference",
+                    )
+                )
+
+    skip: set = set()
+    for el in raw_root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        parent = el.getparent()
+        if parent is not None and parent in skip:
+            skip.add(el)
+        elif el.tag in _CODE_TAGS:
+            skip.add(el)
+        else:
+            scan(el.text)
+        if parent is not None and parent not in skip:
+            scan(el.tail)
     return findings
 
 
@@ -552,7 +629,7 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
 
 
 def _findings(mends: list[Mend]) -> list[Finding]:
-    return [Finding(m.needles, m.message, m.code, m.near) for m in mends]
+    return [Finding(m.needles, m.message, m.code, m.near, m.skip) for m in mends]
 
 
 def _footnotes_as_epub_notes(root: etree._Element, words: Mapping[str, str]) -> bool:

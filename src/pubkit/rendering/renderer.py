@@ -16,6 +16,7 @@ from ..errors import Diagnostic, PubkitError, Severity
 from ..limits import check_body, data_uri_too_large, image_pixels_too_many, more_warnings
 from ..model import RTL_LANGUAGES, Asset, Book, Heading, Manuscript, Page, Person
 from ..settings import Settings
+from .codemask import mask_code_and_comments
 
 if TYPE_CHECKING:
     from ..brand import Brand
@@ -36,7 +37,7 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
     """Every page, rendered once. Images are checked and copied into the book here: local files
     inside the project, data: URLs, and http(s) images only when `settings.allow_remote`."""
     from .markup import markdown_to_xhtml
-    from .resources import SUFFIXES, check_image
+    from .resources import SUFFIXES, check_image, is_remote
     from .sanitize import NestingTooDeep
 
     settings = settings or Settings()
@@ -70,6 +71,17 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
             if too_large:  # before it is decoded
                 problems.append(Diagnostic(manuscript.path, line, f"image {_display(src)}: {too_large}"))
                 return src
+            if is_remote(src) and not settings.allow_remote:
+                # A badge or a pasted photo: the rest of the book is worth having (pandoc warns
+                # too); the reader sees the alt text in a frame where the image would be.
+                warn(
+                    line,
+                    f"image {_display(src)} is a web address and was not downloaded: its alt text "
+                    "is shown in a frame instead (build with --allow-remote to download it)",
+                    "remote-image",
+                )
+                embedded[src] = ""
+                return ""
             image = _acquire(src, manuscript, settings)
             if isinstance(image, str):
                 problems.append(Diagnostic(manuscript.path, line, f"image {image}"))
@@ -114,11 +126,23 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
                 line = manuscript.body_line + (exc.line or 0)
             problems.append(Diagnostic(manuscript.path, line, str(exc)))
             return None
+        previous: dict[tuple, int] = {}  # equal findings (three <script>s) land on successive lines
         for finding in fragment.findings:
             if len(warnings) >= settings.max_warnings:  # only counted: no line to look up
                 warn(None, finding.message, finding.code)
                 continue
-            line = lines.find_any(finding.needles, finding.near, front=in_front_matter, after=after)
+            key = (finding.needles, finding.near, finding.code)
+            line = None
+            if key in previous:
+                line = lines.find_any(
+                    finding.needles, finding.near, in_front_matter, after, start=previous[key] + 1
+                )
+            if line is None:
+                line = lines.find_any(
+                    finding.needles, finding.near, in_front_matter, after, skip=finding.skip
+                )
+            if line is not None:
+                previous[key] = line
             warn(line, finding.message, finding.code)
         return fragment
 
@@ -549,13 +573,30 @@ class _SourceLines:
         return self._found[key]
 
     def find_any(
-        self, needles: tuple[str, ...], near: str = "", front: bool = False, after: int | None = None
+        self,
+        needles: tuple[str, ...],
+        near: str = "",
+        front: bool = False,
+        after: int | None = None,
+        start: int | None = None,
+        skip: int = 0,
     ) -> int | None:
-        """The line of the first of `needles` that the text holds (the most precise comes first)."""
-        for needle in needles:
-            line = self.find(needle, near, front, after)
-            if line is not None:
-                return line
+        """The line of the first of `needles` that the text holds (the most precise comes first).
+
+        Code (fenced blocks, code spans) and HTML comments are searched last: Markdown removes
+        nothing from them, so a warning about a removed tag belongs where the tag was not code.
+        `start` (a file line) searches from there on, for the next of several equal findings;
+        `skip` passes over that many occurrences first (the second of two equal ids)."""
+        text = self._text(front, after)
+        for masked, near_alone in ((True, False), (False, False), (False, True)):
+            for needle in needles:
+                line = text.find(needle, near, start, masked, near_alone)
+                for _ in range(skip):
+                    if line is None:
+                        break
+                    line = text.find(needle, near, line + 1, masked, near_alone)
+                if line is not None:
+                    return line
         return None
 
 
@@ -564,9 +605,19 @@ class _Text:
 
     def __init__(self, lines: list[str], first: int):
         self.first = first
+        self.lines = lines
         self.lowered = [line.lower() for line in lines]  # lower() may change a line's length
         self.text, self.starts = self._joined(lines)
         self.lowered_text, self.lowered_starts = self._joined(self.lowered)
+        self._masked: _Text | None = None
+
+    @property
+    def masked(self) -> _Text:
+        """The same lines with code and HTML comments blanked out (made once, when asked)."""
+        if self._masked is None:
+            self._masked = _Text(mask_code_and_comments(self.lines), self.first)
+            self._masked._masked = self._masked
+        return self._masked
 
     @staticmethod
     def _joined(lines: list[str]) -> tuple[str, list[int]]:
@@ -576,10 +627,12 @@ class _Text:
             position += len(line) + 1
         return "\n".join(lines), starts
 
-    def _lines_holding(self, needle: str, lowered: bool = False):
-        """The indexes of the lines holding `needle`, in order."""
+    def _lines_holding(self, needle: str, lowered: bool = False, begin: int = 0):
+        """The indexes of the lines holding `needle`, in order, from line index `begin` on."""
         text, starts = (self.lowered_text, self.lowered_starts) if lowered else (self.text, self.starts)
-        position = text.find(needle)
+        if begin >= len(starts):
+            return
+        position = text.find(needle, starts[begin])
         while position >= 0:
             index = bisect_right(starts, position) - 1
             yield index
@@ -587,11 +640,23 @@ class _Text:
                 return
             position = text.find(needle, starts[index + 1])
 
-    def find(self, needle: str, near: str) -> int | None:
+    def find(
+        self,
+        needle: str,
+        near: str,
+        start: int | None = None,
+        masked: bool = False,
+        near_alone: bool = True,
+    ) -> int | None:
         """The first line holding `needle` and one of the "|"-separated `near` alternatives;
-        failing that, case-insensitively; failing that, the needle alone, then the near text alone."""
+        failing that, case-insensitively; failing that, the needle alone, then (`near_alone`) the
+        near text alone. From file line `start` on when given; in the text without its code and
+        comments when `masked`."""
+        if masked:
+            return self.masked.find(needle, near, start, False, near_alone)
         if not needle:
             return None
+        begin = max(0, start - self.first) if start is not None else 0
         nears = [n.lower() for n in near.split("|") if n] or [""]
 
         def near_ok(index: int) -> bool:
@@ -599,16 +664,16 @@ class _Text:
 
         if "\n" not in needle:  # a needle never spans lines
             needle_l = needle.lower()
-            for index in self._lines_holding(needle):
+            for index in self._lines_holding(needle, begin=begin):
                 if near_ok(index):
                     return self.first + index
-            for index in self._lines_holding(needle_l, lowered=True):
+            for index in self._lines_holding(needle_l, lowered=True, begin=begin):
                 if near_ok(index):
                     return self.first + index
-            for index in self._lines_holding(needle_l, lowered=True):
+            for index in self._lines_holding(needle_l, lowered=True, begin=begin):
                 return self.first + index
-        if near:
-            found = [next(self._lines_holding(n, lowered=True), None) for n in nears]
+        if near and near_alone:
+            found = [next(self._lines_holding(n, lowered=True, begin=begin), None) for n in nears]
             found = [index for index in found if index is not None]
             if found:
                 return self.first + min(found)

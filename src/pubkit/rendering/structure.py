@@ -70,6 +70,7 @@ class Mend:
     message: str
     code: str = CODE
     near: str = ""
+    skip: int = 0  # occurrences of the needle before the one meant
 
 
 # -- ids ---------------------------------------------------------------------------------------
@@ -130,6 +131,7 @@ def normalise_ids(
                     (f'id="{written}"', f"id='{written}'", f"#{written}", written),
                     f"id '{written}' is used twice; the second became '{new}'",
                     "duplicate-id",
+                    skip=1,  # the first keeps its id: the warning is about the next
                 )
             )
         else:
