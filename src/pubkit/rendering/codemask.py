@@ -23,7 +23,12 @@ def mask_code_and_comments(lines: list[str]) -> list[str]:
     for line in lines:
         if fence:
             match = _FENCE.match(line)
-            if match and match[1][0] == fence[0] and len(match[1]) >= len(fence) and not line[match.end() :].strip():
+            if (
+                match
+                and match[1][0] == fence[0]
+                and len(match[1]) >= len(fence)
+                and not line[match.end() :].strip()
+            ):
                 fence = ""
             masked.append("")
             continue

@@ -460,7 +460,11 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
             text = "".join(el.itertext()).strip()[:60]
             del el.attrib["href"]
             findings.append(
-                Finding((f"[{text}]()", "]()", "href=\"\""), f"link '{text}' has no address; its text is kept", "broken-link")
+                Finding(
+                    (f"[{text}]()", "]()", 'href=""'),
+                    f"link '{text}' has no address; its text is kept",
+                    "broken-link",
+                )
             )
             continue
         if href.startswith("#"):
