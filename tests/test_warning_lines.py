@@ -126,3 +126,14 @@ def test_strict_fails_on_a_web_image_and_keeps_the_last_outputs(tmp_path):
     )
     assert "Traceback" not in result.stderr
     assert (out / "pasted.epub").read_bytes() == b"the last good book"
+
+
+def test_unknown_references_outside_code_and_comments_only():
+    from pubkit.rendering.markup import markdown_to_xhtml
+
+    fragment = markdown_to_xhtml(
+        "a <!-- c [x][y] --> then [p][q] and `[r][s]`, [^n] and [ok][].\n\n[ok]: https://e.org\n"
+    )
+    messages = [f.message for f in fragment.findings if f.code == "unknown-reference"]
+    assert len(messages) == 2
+    assert messages[0].startswith("no link definition for [q]") and "[^n]" in messages[1]

@@ -525,17 +525,15 @@ def _unknown_references(raw_root: etree._Element, md: markdown.Markdown) -> list
 
     skip: set = set()
     for el in raw_root.iter():
-        if not isinstance(el.tag, str):
-            continue
         parent = el.getparent()
         if parent is not None and parent in skip:
             skip.add(el)
-        elif el.tag in _CODE_TAGS:
+        elif not isinstance(el.tag, str) or el.tag in _CODE_TAGS:  # a comment, or code
             skip.add(el)
         else:
             scan(el.text)
         if parent is not None and parent not in skip:
-            scan(el.tail)
+            scan(el.tail)  # the text after a comment or code is text again
     return findings
 
 

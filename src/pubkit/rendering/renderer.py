@@ -586,15 +586,16 @@ class _SourceLines:
         Code (fenced blocks, code spans) and HTML comments are searched last: Markdown removes
         nothing from them, so a warning about a removed tag belongs where the tag was not code.
         `start` (a file line) searches from there on, for the next of several equal findings;
-        `skip` passes over that many occurrences first (the second of two equal ids)."""
+        `skip` passes over that many later lines holding it first (the second of two equal ids),
+        staying on the last line found when there are no more."""
         text = self._text(front, after)
         for masked, near_alone in ((True, False), (False, False), (False, True)):
             for needle in needles:
                 line = text.find(needle, near, start, masked, near_alone)
-                for _ in range(skip):
+                for _ in range(skip):  # both uses on one line: that line
                     if line is None:
                         break
-                    line = text.find(needle, near, line + 1, masked, near_alone)
+                    line = text.find(needle, near, line + 1, masked, near_alone) or line
                 if line is not None:
                     return line
         return None
