@@ -30,7 +30,7 @@ what HTML cannot tell apart, and nothing else:
     newline;
   - comments are not compared (nor <?php ?> and <![CDATA[ ]]>, which HTML reads as comments);
   - the rest of NORMALISED: smart punctuation read back as ASCII, the outline's heading levels,
-    empty headings and paragraphs dropped, on both sides.
+    empty headings and paragraphs dropped, implicit figures read as the image alone, on both sides.
 An example whose rendering raises (NestingTooDeep, a parser error) fails; it does not stop the run.
 """
 
@@ -91,6 +91,10 @@ NORMALISED: dict[str, str] = {
         "entry needs a name)"
     ),
     "empty paragraphs": "a <p> left empty (by the sanitiser) is dropped",
+    "implicit figures": (
+        "an image alone in its paragraph is a <figure> captioned by its title, else its alt text, and "
+        "numbered (pandoc's implicit figures); a figure of one image and its caption is read as <p><img>"
+    ),
     "ids, classes, ARIA, epub:type": (
         "heading ids, table scopes, note roles and classes are pubkit's for the book and its readers; "
         "only the align-x class of a cell and the language-x class of code say what the Markdown said"
@@ -219,6 +223,7 @@ def canonical(html: str) -> Node:
         return ("fragment", (), ())
     root.tag = "fragment"
     _implied_tbody(root)
+    _figures_as_images(root)
     _drop_empty(root)
     _close_heading_gaps(root)
     return _node(root, in_pre=False)
@@ -233,6 +238,18 @@ def _implied_tbody(root: etree._Element) -> None:
             rows[0].addprevious(body)
             for row in rows:
                 body.append(row)
+
+
+def _figures_as_images(root: etree._Element) -> None:
+    """A <figure> of one image and its caption is read as the image alone in its paragraph, which
+    pubkit makes a figure captioned by its title or alt text (pandoc's implicit figures)."""
+    for figure in list(root.iter("figure")):
+        if [child.tag for child in figure if isinstance(child.tag, str)] == ["img", "figcaption"]:
+            paragraph = etree.Element("p")
+            paragraph.append(figure.find("img"))
+            paragraph[0].tail = None
+            paragraph.tail = figure.tail
+            figure.getparent().replace(figure, paragraph)
 
 
 def _drop_empty(root: etree._Element) -> None:
