@@ -26,11 +26,12 @@ what HTML cannot tell apart, and nothing else:
     and the info string of fenced code (class "language-x" on <code>); a cell's class "align-x"
     is read as align="x"; href and src are compared percent-decoded ("/föö" is "/f%C3%B6%C3%B6");
   - text: runs of ASCII white space are one space (a no-break space is text); white space at the
-    edges of a block and between blocks is dropped; <pre> keeps its text as is, but for a final
-    newline;
+    edges of a block, between blocks and next to a <br> is dropped (a browser shows none of it);
+    <pre> keeps its text as is, but for a final newline;
   - comments are not compared (nor <?php ?> and <![CDATA[ ]]>, which HTML reads as comments);
   - the rest of NORMALISED: smart punctuation read back as ASCII, the outline's heading levels,
-    empty headings and paragraphs dropped, implicit figures read as the image alone, on both sides.
+    empty headings and paragraphs dropped, implicit figures read as the image alone, a missing alt
+    read as alt="", on both sides.
 An example whose rendering raises (NestingTooDeep, a parser error) fails; it does not stop the run.
 """
 
@@ -91,6 +92,7 @@ NORMALISED: dict[str, str] = {
         "entry needs a name)"
     ),
     "empty paragraphs": "a <p> left empty (by the sanitiser) is dropped",
+    "images without alt": 'every <img> has an alt attribute (EPUB wants one): none is read as alt=""',
     "implicit figures": (
         "an image alone in its paragraph is a <figure> captioned by its title, else its alt text, and "
         "numbered (pandoc's implicit figures); a figure of one image and its caption is read as <p><img>"
@@ -298,6 +300,8 @@ def _attributes(el: etree._Element) -> tuple[tuple[str, str], ...]:
         language = [c for c in classes if c.startswith("language-")]
         if language:
             kept["class"] = language[0]
+    if el.tag == "img" and "alt" not in kept:  # pubkit gives every image an alt, "" when none
+        kept["alt"] = ""
     if el.tag == "input":  # a boolean attribute: present or not
         for name in ("checked", "disabled"):
             if name in kept:
@@ -342,9 +346,9 @@ def _texts(raw: list, tag: str, in_pre: bool) -> list:
         text = _SPACE.sub(" ", item).translate(_SMART)
         before = merged[i - 1] if i else None
         after = merged[i + 1] if i + 1 < len(merged) else None
-        if (before is None and block) or _is_block(before):
+        if (before is None and block) or _is_block(before) or _is_break(before):
             text = text.lstrip(" ")
-        if (after is None and block) or _is_block(after):
+        if (after is None and block) or _is_block(after) or _is_break(after):
             text = text.rstrip(" ")
         if text:
             out.append(text)
@@ -353,6 +357,11 @@ def _texts(raw: list, tag: str, in_pre: bool) -> list:
 
 def _is_block(item: object) -> bool:
     return isinstance(item, tuple) and item[0] in _BLOCKS
+
+
+def _is_break(item: object) -> bool:
+    """White space next to a <br> ends or starts a line: a browser shows none of it."""
+    return isinstance(item, tuple) and item[0] == "br"
 
 
 # --- comparing -------------------------------------------------------------------------------
