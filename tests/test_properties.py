@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from pubkit.check.pdfcheck import check_pdf
 from pubkit.errors import PubkitError
 from pubkit.pipeline.single import BuildOptions, produce
 
@@ -306,7 +307,7 @@ def test_any_manuscript_builds_or_fails_clearly(collected, tmp_path_factory, sou
     path = folder / f"book-{len(collected['books']) + collected['failed']:04d}.md"
     path.write_text(source, encoding="utf-8")
     try:
-        products = produce(path, BuildOptions())
+        products = produce(path, BuildOptions(profiles=("handout", "press")))
     except PubkitError as exc:
         collected["failed"] += 1
         assert exc.diagnostics
@@ -319,6 +320,11 @@ def test_any_manuscript_builds_or_fails_clearly(collected, tmp_path_factory, sou
     pdf = PdfReader(io.BytesIO(files[f"{path.stem}.pdf"]))
     assert len(pdf.pages) >= 1
     assert pdf.metadata is not None
+    # Press: every colour DeviceCMYK, whatever the Markdown holds (rules, tables, code, quotes ...).
+    press = folder / f"{path.stem}.press.pdf"
+    press.write_bytes(files[f"{path.stem}.press.pdf"])
+    rgb = [d.message for d in check_pdf(press, "press") if d.code == "PDFX-RGB"]
+    assert not rgb, f"{rgb[:3]}\n--- source ---\n{source}"
     epub = collected["dir"] / f"{path.stem}.epub"
     epub.write_bytes(files[f"{path.stem}.epub"])
     collected["books"].append((epub, source))

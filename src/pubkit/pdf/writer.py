@@ -30,6 +30,7 @@ from ..errors import Diagnostic, PubkitError
 from ..manuscript.dates import build_timestamp
 from ..model import Book
 from ..rendering.theme import Theme
+from .codelines import code_lines
 from .fit import fit_fragments, fit_tables, report_unfitted
 
 if TYPE_CHECKING:
@@ -107,8 +108,9 @@ def compose_html(
         for p in book.pages
         if p.kind not in PAGES_NOT_IN[options.profile]
     ]
-    # Break points in long names and addresses, tables that fit the page: the PDF's only (fit.py).
-    fitted = fit_fragments([p.html for p in pages], fit)
+    # Break points in long names and addresses, tables that fit the page, code blocks line by
+    # line (a wrapped line under a continuation mark): the PDF's only (fit.py, codelines.py).
+    fitted = [code_lines(html) for html in fit_fragments([p.html for p in pages], fit)]
     pages = [replace(p, html=html) for p, html in zip(pages, fitted, strict=True)]
     return Theme.at(book.theme_dir).render(
         "print.html.j2",
