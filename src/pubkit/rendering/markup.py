@@ -13,6 +13,7 @@ import nh3
 from lxml import etree
 
 from ..model import RTL_LANGUAGES, Heading
+from . import mdlists
 from .mdlinear import linearise
 from .sanitize import (
     DROP_WITH_CONTENT,
@@ -193,6 +194,7 @@ def _markdown() -> markdown.Markdown:
         },
         output_format="xhtml",
     )
+    mdlists.install(md)  # lists nested and fences closed as CommonMark does
     return linearise(md)
 
 

@@ -95,7 +95,7 @@ def filter_style(value: str) -> str | None:
 # -- before Markdown: a line-based estimate of nesting --------------------------------------
 
 _QUOTES = re.compile(r"^(?:[ \t]{0,3}>)+")
-_LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])([ \t]*)(?=[^ \t]|$)")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _CONTAINERS = (
     "div|span|blockquote|section|aside|details|table|ul|ol|dl|b|i|em|strong|a|code|del|ins|s|u|small|"
@@ -106,9 +106,11 @@ _TAG = re.compile(rf"<(/?)({_CONTAINERS})\b[^<>]*?(/?)>", re.IGNORECASE)
 
 
 def nesting_by_line(text: str) -> list[int]:
-    """An estimate of the nesting level of each line: block quote markers, list indentation
-    (Python-Markdown nests a list item per 4 columns) and open HTML elements."""
+    """An estimate of the nesting level of each line: block quote markers, list items (an item
+    nests in the one before it when its marker is at or beyond that one's content column, as
+    CommonMark nests them, mdlists.py) and open HTML elements."""
     levels = []
+    contents: list[int] = []  # the content columns of the list items open, outermost first
     open_tags = 0
     in_fence = False
     for line in text.split("\n"):
@@ -121,8 +123,13 @@ def nesting_by_line(text: str) -> list[int]:
         depth = quotes[0].count(">") if quotes else 0
         rest = line[quotes.end() :] if quotes else line
         item = _LIST_ITEM.match(rest)
-        if item:
-            depth += len(item[1].expandtabs(4)) // 4 + 1
+        if item and (item[3] or len(rest) == item.end()):
+            indent = len(item[1].expandtabs(4))
+            while contents and contents[-1] > indent:
+                contents.pop()
+            spaces = len(item[3].expandtabs(4))
+            contents.append(indent + len(item[2]) + (spaces if 1 <= spaces <= 4 else 1))
+            depth += len(contents)
         deepest = open_tags
         for match in _TAG.finditer(line):
             if match[3]:  # <span/>
@@ -234,7 +241,9 @@ def removals(root: etree._Element, tags: set[str], attributes: dict[str, set[str
                         Removal(needle, f"removed {what} from <{tag}>: only text-align is kept", "style=")
                     )
             elif name not in allowed:
-                found.append(Removal(needle, f"removed the {name} attribute from <{tag}>", f"{name}="))
+                # name= in HTML; {: name}, {:name} or {: .x name} in an attribute list
+                near = f"{name}=|{{: {name}|{{:{name}| {name}}}"
+                found.append(Removal(needle, f"removed the {name} attribute from <{tag}>", near))
             elif tag == "a" and name == "href" and not is_book_link(value):
                 found.append(
                     Removal(
