@@ -13,7 +13,8 @@ import nh3
 from lxml import etree
 
 from ..model import RTL_LANGUAGES, Heading
-from . import mdlists
+from . import mdinline, mdlists
+from .mdinline import label_key
 from .mdlinear import linearise
 from .sanitize import (
     DROP_WITH_CONTENT,
@@ -195,6 +196,7 @@ def _markdown() -> markdown.Markdown:
         output_format="xhtml",
     )
     mdlists.install(md)  # lists nested and fences closed as CommonMark does
+    mdinline.install(md)  # reference labels holding code; attribute lists in their documented forms
     return linearise(md)
 
 
@@ -489,6 +491,8 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
 # and a note's [^label]. (A lone [label] is too often meant as text, [sic], to be reported.)
 _REFERENCE = re.compile(r"(?<![\\!])\[([^\[\]\n]{1,500})\][ ]?\[([^\[\]\n]{0,500})\]")
 _NOTE_REFERENCE = re.compile(r"\[\^([^\[\]\s]{1,200})\]")
+# After a code span that follows "[": the rest of [`code`][] or [`code`][label].
+_CODE_LABEL_TAIL = re.compile(r"\]\[([^\[\]\n]{0,500})\]")
 _CODE_TAGS = frozenset({"code", "pre", "kbd", "samp"})
 
 
@@ -496,6 +500,7 @@ def _unknown_references(raw_root: etree._Element, md: markdown.Markdown) -> list
     """Reference links and note references that no definition matched: they print as typed, so
     the reader sees brackets where a link was meant. Code is left alone (it shows as typed)."""
     defined = {" ".join(label.split()).lower() for label in md.references}
+    defined |= {label_key(label) for label in md.references}
     notes = getattr(md, "footnotes", None)
     defined_notes = set(notes.keys()) if notes is not None else set()
     findings: list[Finding] = []
@@ -525,6 +530,25 @@ def _unknown_references(raw_root: etree._Element, md: markdown.Markdown) -> list
                     )
                 )
 
+    def scan_code_label(el: etree._Element) -> None:
+        """[`code`][] and [`code`][label]: the code span splits the brackets between texts."""
+        previous = el.getprevious()
+        before = (previous.tail if previous is not None else el.getparent().text) or ""
+        match = _CODE_LABEL_TAIL.match(el.tail or "")
+        if not before.endswith("[") or match is None:
+            return
+        code = "`" + "".join(el.itertext()) + "`"
+        label = match[1] or code
+        if label_key(label) not in defined:
+            findings.append(
+                Finding(
+                    (f"[{code}]{match[0][1:]}", f"[{label}]", label),
+                    f"no link definition for [{label}]: "
+                    "the brackets show as typed (add a line [label]: https://...)",
+                    "unknown-reference",
+                )
+            )
+
     skip: set = set()
     for el in raw_root.iter():
         parent = el.getparent()
@@ -532,6 +556,8 @@ def _unknown_references(raw_root: etree._Element, md: markdown.Markdown) -> list
             skip.add(el)
         elif not isinstance(el.tag, str) or el.tag in _CODE_TAGS:  # a comment, or code
             skip.add(el)
+            if el.tag == "code" and parent is not None:
+                scan_code_label(el)
         else:
             scan(el.text)
         if parent is not None and parent not in skip:
