@@ -173,7 +173,7 @@ def relist(lines: list[str]) -> list[str]:
             empty = -1
         if level < len(items):
             if marker is None and paragraph == len(items) and not _starts_block(text):
-                out.append(" " * (STEP * paragraph) + text)  # a lazy continuation line
+                out.append(line)  # a lazy continuation line: Python-Markdown takes it as typed
                 continue
             replaced = items[level]
             del items[level:], contents[level:]
@@ -223,7 +223,12 @@ def relist(lines: list[str]) -> list[str]:
                     break
             if lowered.startswith("<!--") and "-->" not in lowered:
                 raw_end = "-->"
-        out.append(line if not level else " " * (STEP * level + relative) + text)
+        if not level or paragraph == level and first:
+            # At the top, and in an item's first paragraph (which Python-Markdown reads as
+            # typed, without taking off its indentation), a line stays as it is.
+            out.append(line)
+        else:
+            out.append(" " * (STEP * level + relative) + text)
         if relative >= 4 and paragraph < 0 or text.startswith("#") or _is_break(text):
             paragraph = -1  # indented code, a heading, a rule: no paragraph to continue
         else:
