@@ -19,7 +19,9 @@ tree that CommonMark describes. It also does, on the way:
   it that Python-Markdown needs, and so does a list whose marker type changes (`-` then `1.`),
   which CommonMark starts as a new list; `1)` is written `1.`.
 
-Block quotes, raw HTML outside `<pre>`, footnote and definition bodies keep their lines as typed.
+Lines outside list items keep their indentation: block quotes (a list inside one keeps
+Python-Markdown's rules), footnote and definition bodies; `<pre>`, `<script>`, `<style>`,
+`<textarea>` and comments at the top are kept as typed to their end, lists and fences alike.
 Linear in the size of the text: one pass, a bisection in the stack of open items per line.
 """
 
