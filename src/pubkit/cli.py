@@ -533,5 +533,54 @@ def new_command(project: Path | None, title: str | None) -> None:
         click.echo(f"created {shown}")
 
 
+@main.command("preview")
+@click.argument("path", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    help="Port on 127.0.0.1 to serve on (default: a free one).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+@click.option(
+    "--editor-url",
+    metavar="TEMPLATE",
+    default=None,
+    help="Link each warning and error to its line, e.g. 'vscode://file/{path}:{line}' ({path} is absolute).",
+)
+def preview_command(path: Path | None, port: int, open_browser: bool, editor_url: str | None) -> None:
+    """Serve a live preview of PATH (default: a list of every manuscripts/*.md) on 127.0.0.1.
+
+    The page shows the EPUB as it renders beside the PDF (handout or press), and the build's
+    warnings and errors. Saving the manuscript, an image it uses, its bibliography, the theme
+    or pubkit.toml rebuilds it and the page updates itself; a save with errors shows them and
+    keeps the last good build. Nothing is written. Ctrl-C stops.
+    """
+    from .preview import Previews, serve
+    from .settings import find_root
+
+    paths = _manuscripts((path,) if path is not None else ())
+    previews = Previews(paths, find_root(paths[0].resolve().parent))
+    home = previews.idents[0] if path is not None else None
+    if home is not None:
+        previews.request(home)  # its page is the one to show: start now
+
+    def ready(url: str) -> None:
+        click.echo(f"pubkit preview: serving {url} (Ctrl-C stops)", err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        serve(previews, port=port, editor_url=editor_url, home=home, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        click.echo(f"pubkit preview: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    click.echo("pubkit preview: stopped", err=True)
+
+
 if __name__ == "__main__":
     main()
