@@ -1,4 +1,4 @@
-"""`pubkit preview` (issue 16), as a user runs them: the real command in its
+"""`pubkit preview` and `pubkit build --watch` (issue 16), as a user runs them: the real command in its
 own process on a copy of a project, the page in Debian's chromium (driven by Playwright, never a
 downloaded browser), requests sent as raw paths, Ctrl-C as SIGINT."""
 
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -310,6 +311,32 @@ def _listening(port: int) -> set[str]:
                 packed = b"".join(words[i : i + 4][::-1] for i in range(0, 16, 4))
                 found.add(socket.inet_ntop(socket.AF_INET6, packed))
     return found
+
+
+def test_build_watch_rebuilds_an_output_after_an_edit(project: Path):
+    epub = project / "output" / f"{IDENT}.epub"
+
+    def text() -> str:
+        with zipfile.ZipFile(epub) as archive:
+            return archive.read("EPUB/body.xhtml").decode("utf-8")
+
+    with Running("build", "--watch", "--format", "epub", cwd=project, ready="watching for changes") as watch:
+        assert "built 1, skipped 0" in watch.stderr and "wrote output" in "".join(watch.out), watch.stderr
+        assert SENTENCE in text()
+        edit(project / MANUSCRIPT, SENTENCE, EDITED)
+        watch.wait_for("watching for changes", BUILD_SECONDS, count=2)
+        assert f"changed: {MANUSCRIPT}" in watch.stderr
+        assert EDITED in text() and SENTENCE not in text()
+        # Broken, then fixed: said at its line, and the watch goes on.
+        edit(project / MANUSCRIPT, "date: 2026-11-23", "date: someday")
+        watch.wait_for("watching for changes", BUILD_SECONDS, count=3)
+        assert f"{MANUSCRIPT}:4: front matter: 'date' is not a date" in watch.stderr
+        edit(project / MANUSCRIPT, "date: someday", "date: 2026-11-23")
+        watch.wait_for("watching for changes", BUILD_SECONDS, count=4)
+        assert watch.stderr.count("built 1, skipped 0") == 3, watch.stderr
+        code = watch.interrupt()
+    assert code == 0, watch.stderr
+    assert "Traceback" not in watch.stderr, watch.stderr
 
 
 def test_preview_help_and_a_taken_port(project: Path):

@@ -204,6 +204,11 @@ def _waiting(out_dir: Path) -> None:
     is_flag=True,
     help="The handout in large print: 16 pt text, nothing under 14 pt (or large_print in pubkit.toml).",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="After the build, rebuild whenever an input changes (text, images, theme, settings); Ctrl-C stops.",
+)
 @_budget_options
 def build_command(
     paths: tuple[Path, ...],
@@ -219,6 +224,7 @@ def build_command(
     allow_remote: bool,
     brand_files: tuple[Path, ...],
     large_print: bool,
+    watch: bool,
     timeout: float | None,
     max_memory_mb: int | None,
     allow_outside: tuple[Path, ...],
@@ -228,8 +234,9 @@ def build_command(
     Manuscripts whose inputs (text, images, theme, settings, pubkit itself) have not changed
     since their outputs were written are skipped; --force rebuilds them. With brands (--brand,
     or a brands/ folder), each manuscript is built once more per brand, into OUT/<brand>/.
+    With --watch, the build runs again, for what changed, each time an input is saved.
     """
-    from .pipeline.batch import build_many, quiet_libraries
+    from .pipeline.batch import quiet_libraries
     from .pipeline.single import BuildOptions
 
     quiet_libraries()
@@ -246,6 +253,22 @@ def build_command(
         large_print=large_print,
         allow_outside=tuple(p.resolve() for p in allow_outside),
     )
+    if watch:
+        _build_and_watch(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)
+        return
+    failed, total = _build_once(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)
+    # The work is done: spare the interpreter's last collection of everything the build left
+    # (tens of milliseconds for WeasyPrint's and lxml's objects). Exit handlers still run.
+    gc.freeze()
+    if failed:
+        click.echo(f"{failed} of {total} manuscript(s) failed", err=True)
+        sys.exit(1)
+
+
+def _build_once(paths, out_dir, brand_files, options, jobs, force, dask_scheduler) -> tuple[int, int]:
+    """One `pubkit build`: every run (the project's, each brand's), reported; (failed, total)."""
+    from .pipeline.batch import build_many
+
     try:
         runs = _brand_runs(paths, out_dir, brand_files, options)
     except PubkitError as exc:
@@ -283,12 +306,40 @@ def build_command(
         f"built {built}, skipped {skipped} (up to date), failed {failed} in {seconds:.1f} s",
         err=True,
     )
-    # The work is done: spare the interpreter's last collection of everything the build left
-    # (tens of milliseconds for WeasyPrint's and lxml's objects). Exit handlers still run.
-    gc.freeze()
-    if failed:
-        click.echo(f"{failed} of {total} manuscript(s) failed", err=True)
-        sys.exit(1)
+    return failed, total
+
+
+def _build_and_watch(paths, out_dir, brand_files, options, jobs, force, dask_scheduler) -> None:
+    """`build --watch`: build, then build again (what changed: the rest is up to date) after
+    each change to an input of the last build, until Ctrl-C (exit 0; 130 in the middle of a
+    build)."""
+    from .brand import brand_files as project_brands
+    from .preview.watch import built_inputs, wait_for_change
+    from .settings import find_root
+
+    root = find_root(paths[0].resolve().parent)
+    building = True
+    try:
+        _build_once(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)
+        while True:
+            try:
+                outs = [run_out for run_out, _ in _brand_runs(paths, out_dir, brand_files, options)]
+            except PubkitError:  # said by the build
+                outs = [out_dir]
+            files = built_inputs(paths, outs) | {p.resolve() for p in (*brand_files, *project_brands(root))}
+            click.echo("watching for changes (Ctrl-C stops)", err=True)
+            building = False
+            changed = wait_for_change(files)
+            building = True
+            cwd = Path.cwd().resolve()
+            for path in sorted(changed):
+                click.echo(
+                    f"changed: {path.relative_to(cwd) if path.is_relative_to(cwd) else path}", err=True
+                )
+            _build_once(paths, out_dir, brand_files, options, jobs, False, dask_scheduler)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+        sys.exit(130 if building else 0)
 
 
 def _brand_runs(paths: tuple[Path, ...], out_dir: Path, brand_files: tuple[Path, ...], options):

@@ -53,3 +53,31 @@ def watch_files(
         changed = {Path(path) for _, path in changes} & wanted
         if changed:
             yield changed
+
+
+def wait_for_change(files: Collection[Path]) -> set[Path]:
+    """Block until some of `files` change; returns them. Ctrl-C raises KeyboardInterrupt."""
+    changes = watch_files(files)
+    try:
+        return next(changes, set())
+    finally:
+        changes.close()
+
+
+def built_inputs(sources: Collection[Path], out_dirs: Collection[Path]) -> set[Path]:
+    """What `pubkit build` last built `sources` from, by the build state in `out_dirs` (state.py),
+    with the manuscripts themselves and their projects' pubkit.toml (a manuscript that failed has
+    no record)."""
+    from ..pipeline.state import BuildState
+    from ..settings import SETTINGS_FILE, find_root
+
+    found = set()
+    states = [BuildState.load(Path(out)) for out in out_dirs]
+    for source in sources:
+        source = Path(source).resolve()
+        found |= {source, find_root(source.parent) / SETTINGS_FILE}
+        for state in states:
+            record = state.builds.get(str(source))
+            if record is not None:
+                found |= {Path(name) for name in record.inputs}
+    return found
