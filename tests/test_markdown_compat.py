@@ -194,8 +194,9 @@ def test_relist_is_linear():
         return elapsed
 
     small, large = deep(2_000), deep(8_000)
-    timed(small)  # warm up
-    assert timed(large) < 8 * max(timed(small), 1e-3)
+    best_small = min(timed(small) for _ in range(3))  # the best of three: load on the machine is noise
+    best_large = min(timed(large) for _ in range(3))
+    assert best_large < 8 * max(best_small, 1e-3)
 
 
 # -- reference labels holding code ---------------------------------------------------------------
