@@ -314,29 +314,33 @@ def _build_and_watch(paths, out_dir, brand_files, options, jobs, force, dask_sch
     each change to an input of the last build, until Ctrl-C (exit 0; 130 in the middle of a
     build)."""
     from .brand import brand_files as project_brands
-    from .preview.watch import built_inputs, wait_for_change
-    from .settings import find_root
+    from .preview.watch import built_inputs, digests, wait_for_change
+    from .settings import SETTINGS_FILE, find_root
 
     root = find_root(paths[0].resolve().parent)
+    known = {p.resolve() for p in paths} | {root / SETTINGS_FILE}
+    cwd = Path.cwd().resolve()
     building = True
     try:
-        _build_once(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)
         while True:
+            seen = digests(known)  # before the build reads them: a save meanwhile is not missed
+            _build_once(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)
+            force = False
             try:
                 outs = [run_out for run_out, _ in _brand_runs(paths, out_dir, brand_files, options)]
             except PubkitError:  # said by the build
                 outs = [out_dir]
-            files = built_inputs(paths, outs) | {p.resolve() for p in (*brand_files, *project_brands(root))}
+            files = built_inputs(paths, outs)
+            files.update(dict.fromkeys({p.resolve() for p in (*brand_files, *project_brands(root))}))
+            since = {p: seen[p] if p in seen else sha for p, sha in files.items() if p in seen or sha}
+            known = set(files)
             click.echo("watching for changes (Ctrl-C stops)", err=True)
             building = False
-            changed = wait_for_change(files)
+            changed = wait_for_change(files, since)
             building = True
-            cwd = Path.cwd().resolve()
             for path in sorted(changed):
-                click.echo(
-                    f"changed: {path.relative_to(cwd) if path.is_relative_to(cwd) else path}", err=True
-                )
-            _build_once(paths, out_dir, brand_files, options, jobs, False, dask_scheduler)
+                shown = path.relative_to(cwd) if path.is_relative_to(cwd) else path
+                click.echo(f"changed: {shown}", err=True)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
         sys.exit(130 if building else 0)

@@ -30,6 +30,7 @@ from urllib.parse import unquote
 
 from ..errors import Diagnostic, PubkitError
 from ..pipeline.single import BuildOptions, Prepared, prepare, write_formats
+from .watch import digests
 
 DEFAULT_PROFILE = "handout"
 # Between publishing the EPUB and starting the PDF: the moment a page needs to fetch the new EPUB's
@@ -84,6 +85,7 @@ class ManuscriptState:
     building: bool = False
     builds: int = 0  # builds finished, good or not
     inputs: frozenset[Path] = frozenset()  # what the last good build read (+ the manuscript, pubkit.toml)
+    seen: dict[Path, str | None] = field(default_factory=dict)  # their digests just before it read them
 
 
 class Previews:
@@ -136,6 +138,10 @@ class Previews:
     def subscribe(self, listener: Callable[[str], None]) -> None:
         """Call `listener(ident)` (from the build thread) whenever a manuscript's state changes."""
         self._listeners.append(listener)
+
+    def seen(self) -> dict[Path, str | None]:
+        """The content digests of the watched files as the latest builds saw them (watch.py)."""
+        return {path: sha for state in list(self._states.values()) for path, sha in state.seen.items()}
 
     def profiles(self, ident: str) -> tuple[str, ...]:
         return self._profiles.get(ident, (DEFAULT_PROFILE,))
@@ -212,12 +218,13 @@ class Previews:
     def _build(self, ident: str) -> None:
         state = self._states[ident]
         options = replace(self.options, formats=("epub",))
+        seen = digests(state.inputs)  # a save from now on is a change, even before the watch sees it
         try:
             prepared = prepare(state.source, options, root=self.root)
             epub = write_formats(prepared, options)
             view = EpubView.read(dict(epub.files)[f"{prepared.book.slug}.epub"])
         except Exception as exc:  # noqa: BLE001 - reported in the panel, the last good render kept
-            self._failed(ident, exc)
+            self._failed(ident, exc, seen)
             return
         inputs = frozenset({*epub.inputs, *_bibliographies(prepared), *state.inputs})
         title = prepared.book.manuscript.title or state.title
@@ -229,6 +236,7 @@ class Previews:
             diagnostics=epub.warnings,
             failed=False,
             inputs=inputs,
+            seen=seen,
         )
         pdf_options = replace(self.options, formats=("pdf",), profiles=self.profiles(ident))
         with self._wake:  # a pause, cut short by closing
@@ -237,7 +245,7 @@ class Previews:
         try:
             pdf = write_formats(prepared, pdf_options)
         except Exception as exc:  # noqa: BLE001
-            self._failed(ident, exc)
+            self._failed(ident, exc, seen)
             return
         from ..pdf.writer import PdfOptions
 
@@ -253,7 +261,7 @@ class Previews:
             builds=self._states[ident].builds + 1,
         )
 
-    def _failed(self, ident: str, exc: Exception) -> None:
+    def _failed(self, ident: str, exc: Exception, seen: dict[Path, str | None]) -> None:
         state = self._states[ident]
         if isinstance(exc, PubkitError):
             diagnostics = exc.diagnostics
@@ -275,6 +283,7 @@ class Previews:
             building=False,
             builds=state.builds + 1,
             inputs=state.inputs | named,
+            seen={**state.seen, **seen},
         )
 
 

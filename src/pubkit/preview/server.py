@@ -101,7 +101,7 @@ def _watch(previews: Previews, stop: threading.Event) -> None:
     while not stop.is_set():
         rewatch.clear()
         watching = set(previews.watched())
-        for changed in watch_files(watching, stop, rewatch, raise_interrupt=False):
+        for changed in watch_files(watching, stop, rewatch, raise_interrupt=False, since=previews.seen()):
             previews.changed(changed)
         if not watching:
             stop.wait(0.5)
