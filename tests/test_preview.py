@@ -223,6 +223,92 @@ def test_the_page_shows_the_book_and_follows_each_save(project: Path):
     assert sorted(p.name for p in project.iterdir()) == ["manuscripts", "pubkit.toml"]
 
 
+def _epub_text(port: int, name: str) -> str:
+    status, body = raw_get(port, f"/m/{IDENT}/epub/{name}")
+    assert status == 200, (name, status)
+    return body.decode("utf-8")
+
+
+def _rebuilt(port: int, after: int) -> dict:
+    """The state once a build newer than EPUB version `after` is published."""
+    deadline = time.monotonic() + BUILD_SECONDS
+    while time.monotonic() < deadline:
+        state = wait_built(port)
+        if state["epub_version"] > after:
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"no rebuild after EPUB version {after}: {state}")
+
+
+def test_a_save_of_any_input_rebuilds_the_manuscript(project: Path):
+    """The manuscript's image, its bibliography, its theme (a project theme extending the bundled
+    one) and pubkit.toml: each saved, the preview rebuilds and serves what changed."""
+    from PIL import Image
+
+    manuscript = project / MANUSCRIPT
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(project / "manuscripts" / "figure.png")
+    (project / "manuscripts" / "refs.json").write_text(
+        '[{"id": "smith2020", "type": "article-journal", "title": "Magnesium and nerves",'
+        ' "author": [{"family": "Smith", "given": "Ann"}], "issued": {"date-parts": [[2020]]}}]',
+        encoding="utf-8",
+    )
+    theme = project / "styles" / "clinic"
+    theme.mkdir(parents=True)
+    (theme / "theme.toml").write_text('extends = "default"\n', encoding="utf-8")
+    (theme / "epub.css").write_text(":root { --accent: #112233; }\n", encoding="utf-8")
+    (project / "pubkit.toml").write_text(
+        (ROOT / "pubkit.toml").read_text(encoding="utf-8").replace('theme = "default"', 'theme = "clinic"'),
+        encoding="utf-8",
+    )
+    edit(manuscript, "keywords:", "bibliography: refs.json\nkeywords:")
+    edit(manuscript, SENTENCE, f"{SENTENCE} [@smith2020]")
+    heading = "\n## The Role of Magnesium"
+    edit(manuscript, heading, f"\n![A red square](figure.png)\n{heading}")
+
+    with preview(project, MANUSCRIPT) as server:
+        port = server.port
+        state = wait_built(port)
+        assert not state["failed"], state["diagnostics"]
+        assert "Magnesium and nerves" in _epub_text(port, "EPUB/body.xhtml")
+        css = [name for name in _manifest(port) if name.endswith(".css")]
+        assert any("#112233" in _epub_text(port, name) for name in css), css
+        images = [name for name in _manifest(port) if name.endswith(".png")]
+        assert len(images) == 1, images
+        first_image = raw_get(port, f"/m/{IDENT}/epub/{images[0]}")[1]
+
+        saves = [
+            (project / "manuscripts" / "figure.png", None),
+            (project / "manuscripts" / "refs.json", ("Magnesium and nerves", "Magnesium and sciatic nerves")),
+            (theme / "epub.css", ("#112233", "#445566")),
+            (project / "pubkit.toml", ('paper = "letter"', 'paper = "a4"')),
+        ]
+        for path, change in saves:
+            version = state["epub_version"]
+            if change is None:
+                Image.new("RGB", (40, 30), (30, 30, 200)).save(path)
+            else:
+                edit(path, *change)
+            state = _rebuilt(port, version)
+            assert not state["failed"], (path, state["diagnostics"])
+        assert "Magnesium and sciatic nerves" in _epub_text(port, "EPUB/body.xhtml")
+        assert any("#445566" in _epub_text(port, name) for name in css)
+        assert raw_get(port, f"/m/{IDENT}/epub/{images[0]}")[1] != first_image
+        code = server.interrupt()
+    assert code in (0, 130) and "Traceback" not in server.stderr, server.stderr
+
+
+def _manifest(port: int) -> list[str]:
+    """The EPUB's manifest names, from its package document's links (the OPF is not served: the
+    page's documents and what they link to are)."""
+    names = set()
+    for doc in wait_built(port)["spine"]:
+        text = _epub_text(port, doc)
+        folder = doc.rsplit("/", 1)[0]
+        for link in re.findall(r'(?:href|src)="([^"#:]+)"', text):
+            names.add(os.path.normpath(f"{folder}/{link}"))
+    return sorted(names)
+
+
 TRAVERSALS = [
     "/../../etc/passwd",
     "/%2e%2e/%2e%2e/etc/passwd",
