@@ -377,6 +377,36 @@ def test_nothing_outside_the_builds_is_served_and_only_on_loopback(project: Path
     assert "pubkit preview: stopped" in server.stderr
 
 
+def test_a_manuscript_linked_from_outside_the_project_is_refused_not_shown(project: Path, tmp_path_factory):
+    """As `pubkit build` refuses it: a symbolic link in manuscripts/ to a manuscript elsewhere."""
+    import json
+
+    outside = tmp_path_factory.mktemp("outside") / "secret.md"
+    outside.write_text(SAMPLE.read_text(encoding="utf-8").replace(SENTENCE, "A secret sentence"), "utf-8")
+    (project / "manuscripts" / "secret.md").symlink_to(outside)
+    with preview(project) as server:
+        port = server.port
+        assert b'href="/m/secret/"' in raw_get(port, "/")[1]
+        assert raw_get(port, "/m/secret/")[0] == 200  # the visit builds it
+        deadline = time.monotonic() + BUILD_SECONDS
+        while time.monotonic() < deadline:
+            state = json.loads(raw_get(port, "/m/secret/status")[1])
+            if state["builds"]:
+                break
+            time.sleep(0.1)
+        assert state["failed"] and state["epub_version"] == 0, state
+        assert any("manuscripts/secret.md" in d["text"] for d in state["diagnostics"]), state
+        for path in ("/m/secret/epub/EPUB/body.xhtml", "/m/secret/pdf/handout"):
+            status, body = raw_get(port, path)
+            assert status == 404 and b"secret sentence" not in body
+        server.interrupt()
+    with preview(project, "--allow-outside", str(outside.parent)) as server:
+        raw_get(server.port, "/m/secret/")
+        assert wait_built(server.port, "secret")["epub_version"] == 1
+        assert raw_get(server.port, "/m/secret/epub/EPUB/body.xhtml")[0] == 200
+        server.interrupt()
+
+
 def _listening(port: int) -> set[str]:
     """The addresses something listens on at `port`, from the kernel's socket tables."""
     found = set()

@@ -603,7 +603,18 @@ def new_command(project: Path | None, title: str | None) -> None:
     default=None,
     help="Link each warning and error to its line, e.g. 'vscode://file/{path}:{line}' ({path} is absolute).",
 )
-def preview_command(path: Path | None, port: int, open_browser: bool, editor_url: str | None) -> None:
+@click.option(
+    "--allow-outside",
+    "allow_outside",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Read a manuscript that is a symbolic link to a file under PATH, outside the project "
+    "(refused otherwise); repeatable.",
+)
+def preview_command(
+    path: Path | None, port: int, open_browser: bool, editor_url: str | None, allow_outside: tuple[Path, ...]
+) -> None:
     """Serve a live preview of PATH (default: a list of every manuscripts/*.md) on 127.0.0.1.
 
     The page shows the EPUB as it renders beside the PDF (handout or press), and the build's
@@ -611,11 +622,13 @@ def preview_command(path: Path | None, port: int, open_browser: bool, editor_url
     or pubkit.toml rebuilds it and the page updates itself; a save with errors shows them and
     keeps the last good build. Nothing is written. Ctrl-C stops.
     """
+    from .pipeline.single import BuildOptions
     from .preview import Previews, serve
     from .settings import find_root
 
     paths = _manuscripts((path,) if path is not None else ())
-    previews = Previews(paths, find_root(paths[0].resolve().parent))
+    options = BuildOptions(allow_outside=tuple(p.resolve() for p in allow_outside))
+    previews = Previews(paths, find_root(paths[0].resolve().parent), options)
     home = previews.idents[0] if path is not None else None
     if home is not None:
         previews.request(home)  # its page is the one to show: start now

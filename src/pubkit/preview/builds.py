@@ -102,12 +102,14 @@ class Previews:
         self._listeners: list[Callable[[str], None]] = []
         self._states: dict[str, ManuscriptState] = {}
         self._profiles: dict[str, tuple[str, ...]] = {}
+        self._given: dict[str, Path] = {}  # as named: a symbolic link is judged as `pubkit build` does
         for path in manuscripts:
             ident = _unique(_ident(path), self._states)
             source = path.resolve()
             base = frozenset({source, self.root / "pubkit.toml"})
             self._states[ident] = ManuscriptState(ident, source, path.stem, inputs=base)
             self._profiles[ident] = (DEFAULT_PROFILE,)
+            self._given[ident] = Path(path)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._todo: dict[str, None] = {}  # an ordered set: a manuscript waits at most once
@@ -220,6 +222,9 @@ class Previews:
         options = replace(self.options, formats=("epub",))
         seen = digests(state.inputs)  # a save from now on is a change, even before the watch sees it
         try:
+            refused = self._refused(ident)
+            if refused is not None:
+                raise PubkitError([refused])
             prepared = prepare(state.source, options, root=self.root)
             epub = write_formats(prepared, options)
             view = EpubView.read(dict(epub.files)[f"{prepared.book.slug}.epub"])
@@ -260,6 +265,14 @@ class Previews:
             building=False,
             builds=self._states[ident].builds + 1,
         )
+
+    def _refused(self, ident: str) -> Diagnostic | None:
+        """What `pubkit build` refuses to read: a file name that needs quoting, a symbolic link to
+        a file outside the project (unless --allow-outside)."""
+        from ..manuscript.loader import outside_project, unsafe_name
+
+        given = self._given[ident]
+        return unsafe_name(given) or outside_project(given, self.options.allow_outside)
 
     def _failed(self, ident: str, exc: Exception, seen: dict[Path, str | None]) -> None:
         state = self._states[ident]
