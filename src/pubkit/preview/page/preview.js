@@ -87,9 +87,11 @@
     state.className = status.failed ? "failed" : "";
     state.textContent = status.building
       ? "building…"
-      : status.failed
+      : status.failed && status.epub_version
         ? "the last save has errors: showing the last good build"
-        : `built (${status.builds})`;
+        : status.failed
+          ? "the build has errors"
+          : `built (build ${status.builds})`;
     if (status.title) document.getElementById("title").textContent = status.title;
     body.dataset.builds = status.builds;
   }
