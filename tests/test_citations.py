@@ -236,3 +236,28 @@ def test_inline_references_in_the_front_matter(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     cites, entries = _texts(_epub_body(tmp_path))
     assert cites == ["(1)"] and entries and entries[0].startswith("1. Spears H. Magnesium for sciatica.")
+
+
+def test_an_edited_bibliography_or_style_rebuilds_the_book(tmp_path: Path):
+    """The bibliography and a .csl file are inputs of the build: editing one is not "up to date"."""
+    project = _project(tmp_path, "references.json", "style.csl")
+    shutil.copy(bundled_style("ama"), project / "manuscripts" / "style.csl")
+    assert run_pubkit("build", "--format", "epub", cwd=project).returncode == 0
+    again = run_pubkit("build", "--format", "epub", cwd=project)
+    assert "built 0, skipped 1" in again.stderr, again.stderr
+    bib = project / "manuscripts" / "references.json"
+    entries = json.loads(bib.read_text(encoding="utf-8"))
+    entries[0]["title"] = "A title changed after the first build"
+    bib.write_text(json.dumps(entries), encoding="utf-8")
+    edited = run_pubkit("build", "--format", "epub", cwd=project)
+    assert "built 1, skipped 0" in edited.stderr, edited.stderr
+    with zipfile.ZipFile(project / "output" / "cited.epub") as book:
+        assert any(
+            "A title changed after the first build" in book.read(n).decode()
+            for n in book.namelist()
+            if n.endswith(".xhtml")
+        )
+    style = project / "manuscripts" / "style.csl"
+    style.write_text(style.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    restyled = run_pubkit("build", "--format", "epub", cwd=project)
+    assert "built 1, skipped 0" in restyled.stderr, restyled.stderr

@@ -99,7 +99,7 @@ def prepare(
 ) -> Prepared:
     """Load and render one manuscript. Raises PubkitError (with `strict`, for warnings too)."""
     from ..manuscript.loader import load
-    from ..rendering.renderer import render
+    from ..rendering.renderer import citation_inputs, render
     from ..rendering.theme import Theme
 
     path = Path(path)
@@ -114,6 +114,7 @@ def prepare(
     inputs += [asset.source for asset in book.assets if asset.source is not None]
     if manuscript.cover is not None:
         inputs.append(manuscript.cover)
+    inputs += citation_inputs(manuscript)  # the bibliography, the .csl style
     settings_file = root / "pubkit.toml"
     if settings_file.is_file():
         inputs.append(settings_file.resolve())

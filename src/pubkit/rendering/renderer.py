@@ -347,6 +347,21 @@ def _theme_logo(theme: Theme, assets: dict[str, Asset], problems: list[Diagnosti
     return href
 
 
+def citation_inputs(manuscript: Manuscript) -> list[Path]:
+    """The bibliography files and the .csl style a manuscript's citations are read from (those
+    that exist): a build that used them is out of date when one changes."""
+    from .citations import STYLES
+    from .resources import resolve_local
+
+    written = [w for w, _ in manuscript.bibliography]
+    if manuscript.csl and (
+        manuscript.csl.endswith(".csl") or manuscript.csl not in STYLES and "/" in manuscript.csl
+    ):
+        written.append(manuscript.csl)
+    found = [resolve_local(w, manuscript.source_dir, manuscript.root) for w in written]
+    return [path for path in found if not isinstance(path, str)]
+
+
 def _cite(manuscript: Manuscript, body: str, labels: Labels, lines: _SourceLines):
     """The body's citations resolved (citations.py): files and style found in the project."""
     import json
