@@ -137,3 +137,10 @@ def test_unknown_references_outside_code_and_comments_only():
     messages = [f.message for f in fragment.findings if f.code == "unknown-reference"]
     assert len(messages) == 2
     assert messages[0].startswith("no link definition for [q]") and "[^n]" in messages[1]
+
+
+@pytest.mark.parametrize("text", ["<!DOCTYPE html>\n", "<!-- only a comment -->\n", "<?php echo 1 ?>\n"])
+def test_a_body_of_only_a_doctype_or_comment_is_empty_not_an_internal_error(text):
+    from pubkit.rendering.markup import markdown_to_xhtml
+
+    assert markdown_to_xhtml(text).html == ""  # it raised lxml's "Document is empty"

@@ -161,7 +161,10 @@ def deepest_line(levels: list[int]) -> int | None:
 def parse_fragment(markup: str) -> etree._Element:
     """Parse HTML into a <div>; huge_tree, since libxml2 otherwise drops content past depth 256."""
     parser = html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
-    root = html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    try:
+        root = html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    except etree.ParserError:  # nothing but a doctype, a comment or a processing instruction
+        root = html.Element("div")
     _empty_void_elements(root)
     return root
 
