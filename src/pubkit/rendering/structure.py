@@ -406,6 +406,14 @@ class _Mender:
             else:
                 foster(text, "text")
 
+        for child in list(el):  # a void child (<col>word</col>) first gives up what it holds
+            child_name = localname(child)
+            if (
+                child_name
+                and (child.text is not None or len(child))
+                and content_kind(child_name, child) == "empty"
+            ):
+                self.empty_out(child, child_name)
         text, el.text = el.text, None
         place_text(text or "")
         for child in list(el):
