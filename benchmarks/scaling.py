@@ -1,11 +1,12 @@
-"""Does a build's time grow in proportion to the manuscript? Seven kinds of generated manuscript,
+"""Does a build's time grow in proportion to the manuscript? Eight kinds of generated manuscript,
 each at 1x, 4x and 16x a base size; every 4x step may take at most 5x the time.
 
     .venv/bin/python benchmarks/scaling.py            # about 4 minutes on 2 cores
     .venv/bin/python benchmarks/scaling.py --quick    # a quarter of the sizes, about a minute
 
 Kinds: headings, headings that all say {#same}, the rows of one table, links to ids no element
-has (more warnings than max_warnings shows), inline HTML, footnotes, paragraphs. The base sizes
+has (more warnings than max_warnings shows), inline HTML, footnotes, bare web and mail
+addresses (GitHub's autolinks), paragraphs. The base sizes
 keep 16x within the default limits (pubkit.toml's max_*), so every build makes its PDF and EPUB.
 
 Each build is pubkit's own (load, render, EPUB, PDF: `pipeline.single.produce`), in this one
@@ -75,6 +76,17 @@ def inline_html(n: int) -> str:
     )
 
 
+def bare_addresses(n: int) -> str:
+    """GitHub's autolinks: web and mail addresses typed bare, ten to a paragraph."""
+    return "".join(
+        " ".join(
+            f"https://example.org/{i + j}, www.example.net/{i + j} or a{i + j}@example.com" for j in range(10)
+        )
+        + "\n\n"
+        for i in range(0, n, 10)
+    )
+
+
 def footnotes(n: int) -> str:
     rng = _rng(n)
     calls = "".join(f"{sentence(rng, 10)}[^n{i}]\n\n" for i in range(n))
@@ -94,6 +106,7 @@ KINDS: dict[str, tuple[Callable[[int], str], int]] = {
     "links to missing ids": (missing_links, 250),  # 4000 warnings, 100 shown
     "inline HTML": (inline_html, 100),
     "footnotes": (footnotes, 100),
+    "bare addresses": (bare_addresses, 250),
     "paragraphs": (paragraphs, 150),  # 2400 paragraphs, about 850 KB <= max_manuscript_kb 1024
 }
 

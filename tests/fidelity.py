@@ -70,6 +70,7 @@ DELIBERATE: dict[str | int, str] = {
     175: "an element left open in a list item (<li><div>) is closed there: XHTML must be well-formed",
     596: _SCHEMES,
     599: _SCHEMES,
+    "gfm-628": _SCHEMES,  # ftp://foo.bar.baz: its text is kept, not its href
     613: _UNKNOWN,
     614: _UNKNOWN,
     615: _UNKNOWN,

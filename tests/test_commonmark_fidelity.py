@@ -26,7 +26,7 @@ FLOORS = {
     "Setext headings": 17,
     "Indented code blocks": 10,
     "Fenced code blocks": 19,
-    "HTML blocks": 16,
+    "HTML blocks": 17,
     "Link reference definitions": 19,
     "Paragraphs": 8,
     "Blank lines": 1,
@@ -38,17 +38,17 @@ FLOORS = {
     "Emphasis and strong emphasis": 123,
     "Links": 61,
     "Images": 16,
-    "Autolinks": 6,
+    "Autolinks": 9,
     "Raw HTML": 11,
     "Hard line breaks": 10,
     "Soft line breaks": 2,
     "Textual content": 3,
     "Tables (extension)": 5,
     "Task list items (extension)": 0,
-    "Strikethrough (extension)": 1,
-    "Autolinks (extension)": 0,
+    "Strikethrough (extension)": 2,
+    "Autolinks (extension)": 10,
 }
-OVERALL_FLOOR = 465 / 663  # 70.1%; the target is 95%
+OVERALL_FLOOR = 480 / 662  # 72.5%; the target is 95%
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from lxml import etree
 
 from ..model import RTL_LANGUAGES, Heading
 from . import mdinline, mdlists
+from .mdgfm import AddressesOutsideAttributeLists
 from .mdinline import label_key
 from .mdlinear import linearise
 from .sanitize import (
@@ -181,6 +182,9 @@ def _markdown() -> markdown.Markdown:
             "pymdownx.superfences",  # fenced code inside lists, quotes and footnotes too
             "abbr",
             "sane_lists",
+            "pymdownx.tilde",  # ~~struck~~ as on GitHub (a single ~ stays text: no subscript)
+            "pymdownx.magiclink",  # bare https://... and www.... addresses are links, as on GitHub
+            AddressesOutsideAttributeLists(),  # ... but not inside a {: ...} (mdgfm.py)
             "toc",
             "smarty",
         ],
@@ -192,6 +196,8 @@ def _markdown() -> markdown.Markdown:
             "tables": {"use_align_attribute": True},
             # No syntax colouring: plain <pre><code class="language-x">, the same in every reader.
             "pymdownx.highlight": {"use_pygments": False},
+            "pymdownx.tilde": {"subscript": False},
+            "pymdownx.magiclink": {"hide_protocol": False},
         },
         output_format="xhtml",
     )
