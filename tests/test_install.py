@@ -128,6 +128,48 @@ def test_the_wheel_carries_the_theme_and_builds_in_an_empty_folder(installed: Pa
     ], version.stdout
 
 
+def test_the_wheel_serves_a_preview_in_an_empty_folder(installed: Path, tmp_path: Path):
+    """`pubkit preview` from the wheel alone: its page files are package data, its server a
+    dependency (no extra); Ctrl-C ends it without a traceback."""
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    assert _run(installed, "new", "demo", cwd=tmp_path).returncode == 0
+    demo = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [str(installed / "bin" / "pubkit"), "preview"],
+        cwd=demo,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_clean_env(PYTHONUNBUFFERED="1"),
+    )
+    try:
+        seen, deadline = "", time.monotonic() + 120
+        while time.monotonic() < deadline and not re.search(r"http://127\.0\.0\.1:\d+/", seen):
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                break
+            seen += line
+        url = re.search(r"http://127\.0\.0\.1:\d+/", seen)
+        assert url, seen
+        slug = next(p.stem for p in (demo / "manuscripts").glob("*.md"))
+        with urllib.request.urlopen(url[0], timeout=30) as response:
+            assert response.status == 200 and slug in response.read().decode("utf-8")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest = proc.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest = proc.communicate()[1]
+    assert proc.returncode in (0, 130), seen + rest
+    assert "Traceback" not in seen + rest
+
+
 def test_the_wheel_carries_every_data_file(wheel: Path):
     """Every file of the bundled theme, the starter project and the EPUBCheck driver."""
     with zipfile.ZipFile(wheel) as archive:
