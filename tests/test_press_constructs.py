@@ -189,3 +189,20 @@ def test_a_long_code_block_breaks_instead_of_leaving_a_page_empty(profile):
     assert len(parts) >= 4
     assert [n for part in parts for n in part] == list(range(300))  # every line once, in order
     assert len(parts[0]) >= 3 and len(parts[-1]) >= 3, [len(p) for p in parts]
+
+
+def test_a_font_chosen_but_not_drawn_does_not_break_the_press_pdf(tmp_path):
+    """A Hebrew book whose title is Latin: Pango picks Noto Sans Arabic Bold for a character it
+    draws nothing of, and WeasyPrint's PDF 1.4 CIDSet of a font without glyphs raised IndexError
+    (found by the property suite; pdf/fontfix.py)."""
+    (tmp_path / "manuscripts").mkdir()
+    (tmp_path / "pubkit.toml").write_text("")
+    path = tmp_path / "manuscripts" / "he.md"
+    path.write_text(
+        '---\ntitle: "ďļrķć"\nlang: he\ndate: 2026-11-01\nauthors:\n  - name: "Ada Lovelace"\n    bio: "0"\n'
+        'reviewers:\n  - name: "B"\n    role: Medical Reviewer\n    reviewed: 2026-10-01\n'
+        'disclaimer: "0"\n---\n\n\n',
+        encoding="utf-8",
+    )
+    pdf_path = _build_press(tmp_path, path)
+    assert check_pdf(pdf_path, "press") == []

@@ -544,9 +544,10 @@ def warm(theme_dir: Path, profiles: tuple[str, ...] = PROFILES) -> None:
 
 
 def _write(book: Book, document, variant: str | None) -> bytes:
-    from . import pagerefs
+    from . import fontfix, pagerefs
 
     pagerefs.apply()  # page references built once per page count, not per element (linear)
+    fontfix.apply()  # a font with no glyph drawn in a PDF 1.4 (press) file
     report_unfitted(document)  # tables that break anywhere: the build warns at their lines
     xmp = _credits_xmp(book)
     if xmp:
