@@ -63,26 +63,36 @@ def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
     return " ".join(kept), in_comment
 
 
-def _without_code_spans(line: str) -> str:
-    """The line without its code spans: a run of n backticks up to the next run of exactly n."""
-    if "`" not in line:
-        return line
-    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(line)]
+def code_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Each code span of `text`, a run of n backticks up to the next run of exactly n, as
+    (opening start, opening end, closing start, closing end), in order; linear in the text."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
     following: list[int | None] = [None] * len(runs)
     last: dict[int, int] = {}
     for index in range(len(runs) - 1, -1, -1):
         width = runs[index][1] - runs[index][0]
         following[index] = last.get(width)
         last[width] = index
-    kept: list[str] = []
-    position = index = 0
+    spans = []
+    index = 0
     while index < len(runs):
         closing = following[index]
         if closing is None:
             index += 1
             continue
-        kept.append(line[position : runs[index][0]])
-        position = runs[closing][1]
+        spans.append((*runs[index], *runs[closing]))
         index = closing + 1
+    return spans
+
+
+def _without_code_spans(line: str) -> str:
+    """The line without its code spans."""
+    if "`" not in line:
+        return line
+    kept: list[str] = []
+    position = 0
+    for open_start, _, _, close_end in code_spans(line):
+        kept.append(line[position:open_start])
+        position = close_end
     kept.append(line[position:])
     return " ".join(kept)

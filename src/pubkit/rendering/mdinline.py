@@ -26,8 +26,9 @@ import markdown
 from markdown.extensions.attr_list import AttrListTreeprocessor, get_attrs_and_remainder
 from markdown.inlinepatterns import ReferenceInlineProcessor
 
+from .codemask import code_spans
+
 _WHITESPACE = re.compile(r"\s+")
-_BACKTICKS = re.compile(r"`+")
 # An inline placeholder (a stashed element or string) or a backslash escape's placeholder.
 _PLACEHOLDER = re.compile("\x02(?:klzzwxh:([0-9]+)|([0-9]+))\x03")
 
@@ -60,24 +61,12 @@ def _code_spans_canonical(text: str) -> str:
     text between single backticks."""
     if "`" not in text:
         return text
-    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
-    following: list[int | None] = [None] * len(runs)
-    last: dict[int, int] = {}
-    for index in range(len(runs) - 1, -1, -1):
-        width = runs[index][1] - runs[index][0]
-        following[index] = last.get(width)
-        last[width] = index
     parts: list[str] = []
-    position = index = 0
-    while index < len(runs):
-        closing = following[index]
-        if closing is None:
-            index += 1
-            continue
-        parts.append(text[position : runs[index][0]])
-        parts.append("`" + " ".join(text[runs[index][1] : runs[closing][0]].split()) + "`")
-        position = runs[closing][1]
-        index = closing + 1
+    position = 0
+    for open_start, open_end, close_start, close_end in code_spans(text):
+        parts.append(text[position:open_start])
+        parts.append("`" + " ".join(text[open_end:close_start].split()) + "`")
+        position = close_end
     parts.append(text[position:])
     return "".join(parts)
 
