@@ -187,3 +187,54 @@ class Book:
 
     def page(self, kind: str) -> Page | None:
         return next((p for p in self.pages if p.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a collection: its title ("" for the one part of a flat `manuscripts:` list) and
+    the manuscripts it holds, in order, as resolved paths."""
+
+    title: str
+    manuscripts: tuple[Path, ...]
+    line: int | None = field(default=None, compare=False)  # of the part's `title` (or `manuscripts:`)
+    # the line each manuscript is listed on, parallel to `manuscripts`
+    manuscript_lines: tuple[int | None, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A book of many manuscripts: `books/<slug>.yml` (collection/loader.py)."""
+
+    path: Path
+    root: Path
+    slug: str
+    title: str
+    parts: tuple[Part, ...]
+    editors: tuple[Person, ...] = ()  # credited as `edt`
+    subtitle: str = ""
+    lang: str = "en"
+    date: dt.date | None = None
+    publisher: str = ""
+    rights: str = ""
+    identifier: str = ""
+    isbn_epub: str = ""  # `isbn: {epub: ..., print: ...}`: each format has its own ISBN
+    isbn_print: str = ""
+    cover: Path | None = None
+    disclaimer: Disclaimer | None = None  # the book's; an article's own shows when it differs
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    edition: str = ""
+    lang_line: int | None = field(default=None, compare=False)
+    notices: tuple = field(default=(), compare=False)  # Diagnostic: warnings
+
+    @property
+    def manuscripts(self) -> tuple[Path, ...]:
+        return tuple(path for part in self.parts for path in part.manuscripts)
+
+    def listed_line(self, path: Path) -> int | None:
+        """The line of the collection file that lists `path`."""
+        for part in self.parts:
+            for listed, line in zip(part.manuscripts, part.manuscript_lines, strict=False):
+                if listed == path:
+                    return line
+        return None
