@@ -146,6 +146,17 @@ class Page:
     html: str
     epub_type: str = ""
     landmark: str = ""  # EPUB landmark type, when the page is one
+    name: str = ""  # the EPUB document's file stem, when not `kind` (a collection's chapters)
+
+
+@dataclass(frozen=True)
+class NavPoint:
+    """An entry of a collection's contents: a part, an article, a section; `target` is an id."""
+
+    title: str
+    target: str
+    children: tuple[NavPoint, ...] = ()
+    lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,12 @@ class Book:
     print_assets: tuple[Asset, ...] = ()  # images only the PDF shows (the handout's QR code)
     brand: Brand | None = None  # the clinic's or publisher's (brand.py)
     large_print: bool = False  # the handout in large print
+    # A collection (collection/book.py): its contents, the role of the book's creators (the
+    # editors, `edt`), every article's authors (`aut`) and reviewers (`rev`), the print ISBN.
+    nav: tuple[NavPoint, ...] = ()
+    creator_role: str = "aut"
+    contributors: tuple[tuple[Person, str], ...] = ()
+    print_isbn: str = ""
 
     @property
     def direction(self) -> str:

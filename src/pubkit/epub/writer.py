@@ -19,7 +19,7 @@ from ebooklib import epub
 from lxml import etree
 
 from ..manuscript.dates import build_timestamp
-from ..model import Asset, Book, Manuscript, Translation, book_identifier
+from ..model import Asset, Book, Manuscript, Page, Person, Translation, book_identifier
 from ..rendering.renderer import heading_tree
 from ..rendering.theme import Theme
 from .a11y import CONFORMS_TO, assess
@@ -31,6 +31,7 @@ OPF_PATH = "EPUB/content.opf"
 STYLESHEET = "css/epub.css"
 # Namespace for identifiers derived from the slug: the same slug gets the same id on every build.
 MARC = "marc:relators"
+BODY_KINDS = ("body", "part", "chapter")  # the text: listed by its sections, not as front matter
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def write_epub(book: Book) -> bytes:
     check_documents(book, documents)  # what EPUBCheck would refuse stops the build here
 
     eb = epub.EpubBook()
-    build_metadata(eb, m, stamp, book.translations)
+    build_metadata(eb, m, stamp, book.translations, book.creator_role, book.contributors)
     build_accessibility_metadata(eb, book)
     if book.direction == "rtl":
         eb.set_direction("rtl")
@@ -65,7 +66,8 @@ def write_epub(book: Book) -> bytes:
     eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})  # EPUB 2 readers, KDP
     spine: list = []
     for doc in documents:
-        item = epub.EpubItem(uid=f"doc-{doc.kind}", file_name=doc.href, media_type=XHTML, content=doc.content)
+        uid = "doc-" + doc.href.removesuffix(".xhtml")
+        item = epub.EpubItem(uid=uid, file_name=doc.href, media_type=XHTML, content=doc.content)
         if doc.kind == "nav":
             item.properties = ["nav"]
         eb.add_item(item)
@@ -86,11 +88,11 @@ def write_epub(book: Book) -> bytes:
             )
         )
     eb.add_item(epub.EpubNcx())
-    eb.toc = build_ncx_toc(book, documents)
+    eb.toc = build_ncx_toc(book, documents, nav_entries(book, documents))
     eb.spine = spine
     eb.guide = [
         {"type": "cover", "href": "cover.xhtml", "title": book.labels.text("cover")},
-        {"type": "text", "href": page_href("body"), "title": m.title},
+        {"type": "text", "href": document_href(body_page(book)), "title": m.title},
     ]
 
     raw = io.BytesIO()
@@ -111,6 +113,16 @@ def write_epub(book: Book) -> bytes:
 
 def page_href(kind: str) -> str:
     return f"{kind}.xhtml"
+
+
+def document_href(page: Page) -> str:
+    """The EPUB document a page becomes: its kind's name, or its own (a collection's chapters)."""
+    return page_href(page.name or page.kind)
+
+
+def body_page(book: Book) -> Page:
+    """Where the text starts: the body, or a collection's first part or chapter."""
+    return next(p for p in book.pages if p.landmark == "bodymatter")
 
 
 def cover_alt(book: Book) -> str:
@@ -152,38 +164,69 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
             landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": labels.text("contents")})
             continue
         html = theme.render("page.xhtml.j2", title=page.title, kind=page.kind, page_html=page.html, **common)
-        documents.append(Document(page_href(page.kind), page.title, html.encode("utf-8"), page.kind))
-        if page.kind != "body":
-            front.append({"href": page_href(page.kind), "title": page.title})
+        href = document_href(page)
+        documents.append(Document(href, page.title, html.encode("utf-8"), page.kind))
+        if page.kind not in BODY_KINDS:
+            front.append({"href": href, "title": page.title, "lang": "", "children": []})
         if page.landmark:
             landmarks.append(
                 {
                     "type": page.landmark,
-                    "href": page_href(page.kind),
-                    "title": labels.text("start_of_content") if page.kind == "body" else page.title,
+                    "href": href,
+                    "title": labels.text("start_of_content") if page.landmark == "bodymatter" else page.title,
                 }
             )
     if not any(d.kind == "nav" for d in documents):
         # Outside the spine: reading systems use it, but no landmark may point at it (RSC-011).
         documents.append(Document("nav.xhtml", labels.text("contents"), b"", "nav"))
+    documents = link_across_documents(documents)
     nav = theme.render(
         "nav.xhtml.j2",
-        front=front,
-        toc=heading_tree(book.headings),
-        body_href=page_href("body"),
+        entries=front + nav_entries(book, documents),
         landmarks=landmarks,
         **common,
     )
-    documents = [
+    return [
         Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d for d in documents
     ]
-    return link_across_documents(documents)
+
+
+def nav_entries(book: Book, documents: list[Document]) -> list[dict]:
+    """The contents after the front matter, each entry {href, title, lang, children}: a
+    manuscript's sections, or a collection's parts, articles and their sections."""
+    if book.nav:
+        home = {}
+        for doc in documents:
+            if doc.kind != "nav":
+                home.update(dict.fromkeys(etree.fromstring(doc.content).xpath("//@id"), doc.href))
+
+        def entry(point) -> dict:
+            return {
+                "href": f"{home[point.target]}#{point.target}",
+                "title": point.title,
+                "lang": point.lang,
+                "children": [entry(child) for child in point.children],
+            }
+
+        return [entry(point) for point in book.nav]
+    body = page_href("body")
+
+    def section(item: dict) -> dict:
+        heading = item["heading"]
+        return {
+            "href": f"{body}#{heading.id}",
+            "title": heading.text,
+            "lang": heading.lang,
+            "children": [section(child) for child in item["children"]],
+        }
+
+    return [section(item) for item in heading_tree(book.headings)]
 
 
 def link_across_documents(documents: list[Document]) -> list[Document]:
     """A link to #id where the id lives in another document (the disclaimer pointing at a body
     section) becomes document.xhtml#id: in an EPUB each document is its own page (RSC-012)."""
-    ids = {d.href: set(etree.fromstring(d.content).xpath("//@id")) for d in documents}
+    ids = {d.href: set(etree.fromstring(d.content).xpath("//@id")) if d.content else set() for d in documents}
     home = {ident: href for href, owned in reversed(ids.items()) for ident in owned}
     linked = []
     for doc in documents:
@@ -199,30 +242,36 @@ def link_across_documents(documents: list[Document]) -> list[Document]:
     return linked
 
 
-def build_ncx_toc(book: Book, documents: list[Document]) -> list:
+def build_ncx_toc(book: Book, documents: list[Document], contents: list[dict]) -> list:
     """The same entries as nav.xhtml, for EPUB 2 reading systems (toc.ncx)."""
     entries: list = []
-    counter = iter(range(1, 10_000))
+    counter = iter(range(1, 1_000_000))
     for doc in documents:
-        if doc.kind not in ("nav", "body", "cover"):
+        if doc.kind not in ("nav", "cover", *BODY_KINDS):
             entries.append(epub.Link(doc.href, doc.title, f"ncx-{next(counter)}"))
-    for item in heading_tree(book.headings):
-        link = epub.Link(
-            f"{page_href('body')}#{item['heading'].id}", item["heading"].text, f"ncx-{next(counter)}"
-        )
-        children = [
-            epub.Link(f"{page_href('body')}#{c['heading'].id}", c["heading"].text, f"ncx-{next(counter)}")
-            for c in item["children"]
-        ]
-        entries.append((link, children) if children else link)
-    if not book.headings:
+
+    def link(item: dict):
+        found = epub.Link(item["href"], item["title"], f"ncx-{next(counter)}")
+        children = [link(child) for child in item["children"]]
+        return (found, children) if children else found
+
+    entries.extend(link(item) for item in contents)
+    if not contents:
         entries.append(epub.Link(page_href("body"), book.manuscript.title, f"ncx-{next(counter)}"))
     return entries
 
 
 def build_metadata(
-    eb: epub.EpubBook, m: Manuscript, stamp: dt.datetime, translations: tuple[Translation, ...] = ()
+    eb: epub.EpubBook,
+    m: Manuscript,
+    stamp: dt.datetime,
+    translations: tuple[Translation, ...] = (),
+    creator_role: str = "aut",
+    contributors: tuple[tuple[Person, str], ...] = (),
 ) -> None:
+    """Title, language, identifiers; the manuscript's authors as dc:creator (`creator_role`: a
+    collection's editors, `edt`) and reviewers as dc:contributor (`rev`), then `contributors`
+    (a collection's articles' authors and reviewers, with their roles)."""
     eb.set_identifier(identifier(m))
     eb.set_title(m.title)
     eb.set_language(m.lang)
@@ -232,12 +281,15 @@ def build_metadata(
     for index, person in enumerate(m.authors):
         uid = f"creator{index}"
         eb.add_metadata("DC", "creator", person.name, {"id": uid})
-        eb.add_metadata(None, "meta", "aut", {"refines": f"#{uid}", "property": "role", "scheme": MARC})
+        eb.add_metadata(
+            None, "meta", creator_role, {"refines": f"#{uid}", "property": "role", "scheme": MARC}
+        )
         eb.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
-    for index, person in enumerate(m.reviewers):
+    credited = [(person, "rev") for person in m.reviewers] + list(contributors)
+    for index, (person, role) in enumerate(credited):
         uid = f"contributor{index}"
         eb.add_metadata("DC", "contributor", person.name, {"id": uid})
-        eb.add_metadata(None, "meta", "rev", {"refines": f"#{uid}", "property": "role", "scheme": MARC})
+        eb.add_metadata(None, "meta", role, {"refines": f"#{uid}", "property": "role", "scheme": MARC})
         eb.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
     if m.date:
         eb.add_metadata("DC", "date", m.date.isoformat())

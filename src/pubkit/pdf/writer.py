@@ -90,6 +90,7 @@ def gutter_for(pages: int) -> float:
 
 
 # The copyright page belongs to a book (press), the QR code's page to a handout.
+NOTE_PAGES = ("body", "chapter")  # the pages whose footnotes sit at the foot of the page
 PAGES_NOT_IN = {"handout": frozenset({"copyright"}), "press": frozenset({"online"})}
 
 
@@ -104,7 +105,7 @@ def compose_html(
     """The single HTML document WeasyPrint lays out (worth keeping for debugging)."""
     stamp = build_timestamp(book.manuscript).strftime("%Y-%m-%dT%H:%M:%SZ")
     pages = [
-        replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind == "body" else p
+        replace(p, html=footnotes_in_place(p.html, push, push_hard)) if p.kind in NOTE_PAGES else p
         for p in book.pages
         if p.kind not in PAGES_NOT_IN[options.profile]
     ]

@@ -98,6 +98,10 @@ def prepare(
     root: Path | None = None,
 ) -> Prepared:
     """Load and render one manuscript. Raises PubkitError (with `strict`, for warnings too)."""
+    from ..collection.build import is_collection, prepare_collection
+
+    if is_collection(path):  # books/<slug>.yml: many manuscripts as one book
+        return prepare_collection(path, options, settings, root)
     from ..manuscript.loader import load
     from ..rendering.renderer import citation_inputs, render
     from ..rendering.theme import Theme

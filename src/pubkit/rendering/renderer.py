@@ -33,9 +33,12 @@ TOC_MIN_SECTIONS = 3
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
-def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = None) -> Book:
+def render(
+    manuscript: Manuscript, theme: Theme, settings: Settings | None = None, chapter: bool = False
+) -> Book:
     """Every page, rendered once. Images are checked and copied into the book here: local files
-    inside the project, data: URLs, and http(s) images only when `settings.allow_remote`."""
+    inside the project, data: URLs, and http(s) images only when `settings.allow_remote`.
+    `chapter`: one page, the article as a chapter of a collection (chapter.html.j2)."""
     from .markup import markdown_to_xhtml
     from .resources import SUFFIXES, check_image, is_remote
     from .sanitize import NestingTooDeep
@@ -215,71 +218,75 @@ def render(manuscript: Manuscript, theme: Theme, settings: Settings | None = Non
         "qr_href": print_assets[0].href if print_assets else "",
         "printed_in": labels.country(settings.printed_in),
     }
-    pages = [
-        Page(
-            "titlepage",
-            "pubkit-titlepage",
-            labels.text("title_page"),
-            theme.render("titlepage.html.j2", **context),
-            epub_type="titlepage",
-            landmark="titlepage",
-        ),
-        # The back of the print book's title page (press) and a page of the EPUB; not in a handout.
-        Page(
-            "copyright",
-            "pubkit-copyright",
-            labels.text("copyright_page"),
-            theme.render("copyright.html.j2", **context),
-            epub_type="copyright-page",
-        ),
-        Page(
-            "credits",
-            "pubkit-credits",
-            credits_title(manuscript, labels),
-            theme.render("credits.html.j2", **context),
-            epub_type="credits",
-        ),
-    ]
-    if manuscript.disclaimer:
+    if chapter:
+        chapter_html = theme.render("chapter.html.j2", **context)
+        pages = [Page("chapter", "pubkit-chapter", manuscript.title, chapter_html, epub_type="chapter")]
+    else:
+        pages = [
+            Page(
+                "titlepage",
+                "pubkit-titlepage",
+                labels.text("title_page"),
+                theme.render("titlepage.html.j2", **context),
+                epub_type="titlepage",
+                landmark="titlepage",
+            ),
+            # The back of the print book's title page (press) and a page of the EPUB; not in a handout.
+            Page(
+                "copyright",
+                "pubkit-copyright",
+                labels.text("copyright_page"),
+                theme.render("copyright.html.j2", **context),
+                epub_type="copyright-page",
+            ),
+            Page(
+                "credits",
+                "pubkit-credits",
+                credits_title(manuscript, labels),
+                theme.render("credits.html.j2", **context),
+                epub_type="credits",
+            ),
+        ]
+        if manuscript.disclaimer:
+            pages.append(
+                Page(
+                    "disclaimer",
+                    "pubkit-disclaimer",
+                    disclaimer_title(manuscript, labels),
+                    theme.render("disclaimer.html.j2", **context),
+                    epub_type="notice",
+                )
+            )
+        if has_toc:
+            pages.append(
+                Page(
+                    "toc",
+                    "pubkit-toc",
+                    labels.text("contents"),
+                    theme.render("toc.html.j2", **context),
+                    epub_type="toc",
+                    landmark="toc",
+                )
+            )
         pages.append(
             Page(
-                "disclaimer",
-                "pubkit-disclaimer",
-                disclaimer_title(manuscript, labels),
-                theme.render("disclaimer.html.j2", **context),
-                epub_type="notice",
+                "body",
+                "pubkit-body",
+                manuscript.title,
+                theme.render("body.html.j2", **context),
+                epub_type="bodymatter",
+                landmark="bodymatter",
             )
         )
-    if has_toc:
-        pages.append(
-            Page(
-                "toc",
-                "pubkit-toc",
-                labels.text("contents"),
-                theme.render("toc.html.j2", **context),
-                epub_type="toc",
-                landmark="toc",
+        if manuscript.url:  # the handout's QR code to the online version (the EPUB links it instead)
+            pages.append(
+                Page(
+                    "online",
+                    "pubkit-online",
+                    labels.text("read_online"),
+                    theme.render("online.html.j2", **context),
+                )
             )
-        )
-    pages.append(
-        Page(
-            "body",
-            "pubkit-body",
-            manuscript.title,
-            theme.render("body.html.j2", **context),
-            epub_type="bodymatter",
-            landmark="bodymatter",
-        )
-    )
-    if manuscript.url:  # the handout's QR code to the online version (the EPUB links it instead)
-        pages.append(
-            Page(
-                "online",
-                "pubkit-online",
-                labels.text("read_online"),
-                theme.render("online.html.j2", **context),
-            )
-        )
     return Book(
         manuscript=manuscript,
         pages=tuple(pages),
