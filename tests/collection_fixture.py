@@ -49,6 +49,7 @@ def write_collection(
         image = Image.new("RGB", (600, 360), (30 + index * 7 % 200, 110, 140))
         ImageDraw.Draw(image).rectangle((40, 40, 560, 320), outline=(255, 255, 255), width=8)
         image.save(folder / "manuscripts" / "images" / f"{name}.png")
+        own = f"Article {index + 1} has its own disclaimer."
         lines = [
             "---",
             f'title: "Article {index + 1}: {rng.choice(WORDS).capitalize()} and {rng.choice(WORDS)}"',
@@ -65,7 +66,7 @@ def write_collection(
             "    role: Medical Reviewer",
             f"    reviewed: 2026-09-{index % 27 + 1:02d}",
             f"    bio: Dr. Reviewer{index + 1} Doctor is a physician.",
-            f"disclaimer: {'Article ' + str(index + 1) + ' has its own disclaimer.' if index % 3 == 2 else BOOK_DISCLAIMER}",
+            f"disclaimer: {own if index % 3 == 2 else BOOK_DISCLAIMER}",
             "---",
             "",
             _paragraph(rng) + " It has a note.[^a]",

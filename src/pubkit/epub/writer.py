@@ -20,8 +20,10 @@ from lxml import etree
 
 from ..manuscript.dates import build_timestamp
 from ..model import Asset, Book, Manuscript, Page, Person, Translation, book_identifier
+from ..pdf.pagelist import number_blocks, unnumbered
 from ..rendering.renderer import heading_tree
 from ..rendering.theme import Theme
+from . import pagelist
 from .a11y import CONFORMS_TO, assess
 from .cover import book_cover
 from .validate import check_documents
@@ -47,17 +49,19 @@ def identifier(manuscript: Manuscript) -> str:
     return book_identifier(manuscript.identifier, manuscript.isbn, manuscript.slug)
 
 
-def write_epub(book: Book) -> bytes:
+def write_epub(book: Book, openings: list[str | None] | None = None) -> bytes:
+    """The EPUB; with `openings` (the press layout's, pdf/pagelist.py) its print page numbers:
+    page break markers, the nav's page-list and the OPF's page source."""
     theme = Theme.at(book.theme_dir)
     m = book.manuscript
     stamp = build_timestamp(m)
     cover, _ = book_cover(book)
-    documents = build_documents(book, theme, cover)
+    documents = build_documents(book, theme, cover, openings)
     check_documents(book, documents)  # what EPUBCheck would refuse stops the build here
 
     eb = epub.EpubBook()
     build_metadata(eb, m, stamp, book.translations, book.creator_role, book.contributors)
-    build_accessibility_metadata(eb, book)
+    build_accessibility_metadata(eb, book, bool(openings))
     if book.direction == "rtl":
         eb.set_direction("rtl")
     cover_item = epub.EpubCover(uid="cover-image", file_name=cover.href)
@@ -131,7 +135,9 @@ def cover_alt(book: Book) -> str:
     return labels.text("cover_alt", title=title, authors=labels.join(labels.person(a) for a in m.authors))
 
 
-def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
+def build_documents(
+    book: Book, theme: Theme, cover: Asset, openings: list[str | None] | None = None
+) -> list[Document]:
     """Cover, front matter and body documents in reading order, the nav where the TOC belongs."""
     m = book.manuscript
     labels = book.labels
@@ -156,6 +162,12 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
     ]
     front = []
     landmarks = [{"type": "cover", "href": "cover.xhtml", "title": labels.text("cover")}]
+    page_plan = pagelist.plan(openings) if openings else []
+    markers: dict[str, list[int]] = {}
+    for number, key in page_plan:
+        if key:
+            markers.setdefault(key, []).append(number)
+    home_of_page = {}
     for page in book.pages:
         if page.kind == "online":  # the handout's QR code: the title page links the address instead
             continue
@@ -163,7 +175,12 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
             documents.append(Document("nav.xhtml", labels.text("contents"), b"", "nav"))
             landmarks.append({"type": "toc", "href": "nav.xhtml#toc", "title": labels.text("contents")})
             continue
-        html = theme.render("page.xhtml.j2", title=page.title, kind=page.kind, page_html=page.html, **common)
+        page_html = page.html
+        if markers:
+            numbered = number_blocks(page_html, page.id)
+            page_html = unnumbered(pagelist.insert_markers(numbered, markers))
+        home_of_page[page.id] = document_href(page)
+        html = theme.render("page.xhtml.j2", title=page.title, kind=page.kind, page_html=page_html, **common)
         href = document_href(page)
         documents.append(Document(href, page.title, html.encode("utf-8"), page.kind))
         if page.kind not in BODY_KINDS:
@@ -183,12 +200,25 @@ def build_documents(book: Book, theme: Theme, cover: Asset) -> list[Document]:
     nav = theme.render(
         "nav.xhtml.j2",
         entries=front + nav_entries(book, documents),
+        page_list=[
+            {"label": str(number), "href": _page_target(key, number, home_of_page)}
+            for number, key in page_plan
+            if key
+        ],
         landmarks=landmarks,
+        toc_pages=[n for n, key in page_plan if key and key.rsplit(".", 1)[0] not in home_of_page],
         **common,
     )
     return [
         Document(d.href, d.title, nav.encode("utf-8"), d.kind) if d.kind == "nav" else d for d in documents
     ]
+
+
+def _page_target(key: str, number: int, home_of_page: dict[str, str]) -> str:
+    page_id = key.rsplit(".", 1)[0]
+    if page_id not in home_of_page:  # the printed contents: the nav stands for it
+        return f"nav.xhtml#pubkit-page-{number}"
+    return f"{home_of_page[page_id]}#pubkit-page-{number}"
 
 
 def nav_entries(book: Book, documents: list[Document]) -> list[dict]:
@@ -312,8 +342,17 @@ def build_metadata(
         eb.add_metadata("DC", "identifier", "urn:isbn:" + m.isbn.replace("-", ""), {"id": "isbn"})
 
 
-def build_accessibility_metadata(eb: epub.EpubBook, book: Book) -> None:
+def build_accessibility_metadata(eb: epub.EpubBook, book: Book, page_list: bool = False) -> None:
     a11y = assess(book)
+    if page_list:  # the press PDF's page numbers (EPUB Accessibility 1.1: the page source)
+        eb.add_metadata(None, "meta", "printPageNumbers", {"property": "schema:accessibilityFeature"})
+        eb.add_metadata(None, "meta", "pageNavigation", {"property": "schema:accessibilityFeature"})
+        # The print edition by its ISBN, else by the press PDF's file name.
+        source = f"{book.slug}.press.pdf"
+        if book.print_isbn:
+            source = "urn:isbn:" + book.print_isbn.replace("-", "")
+            eb.add_metadata("DC", "source", source)
+        eb.add_metadata(None, "meta", source, {"property": "pageBreakSource"})
     for mode in a11y.access_modes:
         eb.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
     for modes in a11y.access_modes_sufficient:

@@ -32,6 +32,7 @@ from ..model import Book
 from ..rendering.theme import Theme
 from .codelines import code_lines
 from .fit import fit_fragments, fit_tables, report_unfitted
+from .pagelist import number_blocks, page_openings
 
 if TYPE_CHECKING:
     from ..rendering.labels import Labels
@@ -112,6 +113,8 @@ def compose_html(
     # Break points in long names and addresses, tables that fit the page, code blocks line by
     # line (a wrapped line under a continuation mark): the PDF's only (fit.py, codelines.py).
     fitted = [code_lines(html) for html in fit_fragments([p.html for p in pages], fit)]
+    if options.profile == "press":  # which block opens each page: the EPUB's page-list (pagelist.py)
+        fitted = [number_blocks(html, p.id) for p, html in zip(pages, fitted, strict=True)]
     pages = [replace(p, html=html) for p, html in zip(pages, fitted, strict=True)]
     return Theme.at(book.theme_dir).render(
         "print.html.j2",
@@ -226,10 +229,11 @@ def _drop(element) -> None:
     parent.remove(element)
 
 
-def write_pdf(book: Book, options: PdfOptions = PdfOptions()) -> bytes:
+def write_pdf(book: Book, options: PdfOptions = PdfOptions(), openings: list | None = None) -> bytes:
+    """The PDF of a profile; for press, `openings` (a list) receives the block opening each page."""
     try:
         if options.profile == "press":
-            return _write_press(book, options)
+            return _write_press(book, options, openings)
         return _write(book, layout(book, options), variant="pdf/ua-1")
     except OSError as exc:  # WeasyPrint writes the theme's fonts to temporary files: a full disk
         where = f" ({exc.filename})" if exc.filename else ""
@@ -264,8 +268,11 @@ def _page_css_press(options: PdfOptions, gutter_in: float) -> str:
     )
 
 
-def _write_press(book: Book, options: PdfOptions) -> bytes:
-    data = _write(book, _layout_press(book, options), variant="pdf/x-1a")
+def _write_press(book: Book, options: PdfOptions, openings: list | None = None) -> bytes:
+    document = _layout_press(book, options)
+    if openings is not None:
+        openings.extend(page_openings(document))
+    data = _write(book, document, variant="pdf/x-1a")
     return set_press_boxes(data, trim_size_pt(options.trim), options, book.direction)
 
 

@@ -468,6 +468,10 @@ def _side_by_side(
             receive(task, _failed(task, over_time(task.settings)))
             continue
         task = replace(task, spent=time.monotonic() - started)
+        profiles = task.options.profiles or prepared.book.manuscript.profile or task.settings.profile
+        if "press" in profiles and "epub" in task.options.formats:  # its page-list waits for press
+            yield replace(task, prepared=prepared)
+            continue
         others = tuple(f for f in task.options.formats if f != "pdf")
         pending[task.source].expected = 1 + bool(others)
         yield replace(task, options=replace(task.options, formats=("pdf",)), prepared=prepared)

@@ -130,10 +130,7 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     book, settings = prepared.book, prepared.settings
     files: dict[str, bytes] = {}
     warnings = book.warnings
-    if "epub" in options.formats:
-        from ..epub.writer import write_epub
-
-        files[f"{book.slug}.epub"] = write_epub(book)
+    openings: list = []  # the press layout's page openings: the EPUB's print page numbers
     if "pdf" in options.formats:
         from ..pdf.fit import wide_tables
         from ..pdf.glyphs import missing_glyphs
@@ -149,7 +146,7 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
             )
             name = pdf_options.output_name(book.slug)
             with missing_glyphs() as missing, wide_tables() as wide:
-                files[name] = write_pdf(book, pdf_options)
+                files[name] = write_pdf(book, pdf_options, openings if "epub" in options.formats else None)
             if missing or wide:
                 found = _glyph_warnings(book, missing, wide, profile)
                 # Still at most max_warnings, then one "... and N more warnings" line.
@@ -158,6 +155,10 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
                 )
             if options.keep_html:
                 files[name.removesuffix(".pdf") + ".html"] = compose_html(book, pdf_options).encode("utf-8")
+    if "epub" in options.formats:
+        from ..epub.writer import write_epub
+
+        files[f"{book.slug}.epub"] = write_epub(book, openings or None)
     if options.strict and len(warnings) > len(book.warnings):
         raise PubkitError(warnings[len(book.warnings) :])
     return Products(prepared.source, tuple(files.items()), warnings, prepared.inputs)
