@@ -41,6 +41,9 @@ CHAPTERS = {
 # Each chapter links to a section of the next chapter; gamma also links to an id that is nowhere.
 LINKS = {"alpha": "beta-two", "beta": "gamma-one", "gamma": "alpha-two"}
 NOWHERE = "no-such-id"
+HEADING_IDS = {title: id_ for id_, title, _ in CHAPTERS.values()} | {
+    title: id_ for _, _, sections in CHAPTERS.values() for id_, title, _ in sections
+}
 SECTION_TITLES = {
     section_id: title for _, _, sections in CHAPTERS.values() for section_id, title, _ in sections
 }
@@ -163,6 +166,8 @@ def test_outline_titles_in_order_pointing_at_their_pages(ua):
                 dest = item.destination
                 assert str(dest[1]) == "/XYZ" and float(dest[3]) > 0
                 assert page_index(merged, dest[0]) == page_of(texts, item.title), item.title
+                # the /XYZ coordinates kept: those of the heading's anchor
+                assert list(dest)[1:] == list(dests(merged)[HEADING_IDS[item.title]])[1:]
     assert found == [(title, [s[1] for s in sections]) for _, title, sections in CHAPTERS.values()]
 
 
@@ -311,11 +316,31 @@ def test_completeness(ua, press):
     assert any("text differs" in p for p in completeness_problems(ua.chapters, swapped))
 
 
+def test_a_clashing_id_keeps_the_first(ua):
+    twice = pikepdf.open(io.BytesIO(merge_pdfs([ua.chapters[0], ua.chapters[0]])))
+    assert len(twice.pages) == 2 * ua.counts[0]
+    names = dests(twice)
+    assert len(names) == len(dests(pikepdf.open(io.BytesIO(ua.chapters[0]))))
+    assert page_index(twice, names["alpha"][0]) == 0  # not ua.counts[0], the second copy's first page
+
+
+def test_a_valid_file_without_duplicated_objects(ua, press):
+    for book in (ua, press):
+        merged = pikepdf.open(io.BytesIO(book.merged))
+        assert merged.check_pdf_syntax() == []
+        # Each chapter's fonts and structure are copied once: the merge is about the size of its inputs.
+        assert len(book.merged) < 1.2 * (sum(len(c) for c in book.chapters) + len(book.overlay))
+
+
 def test_unusable_input():
     with pytest.raises(ValueError):
         merge_pdfs([])
     with pytest.raises(ValueError):
         merge_pdfs([b"not a pdf"])
+    untagged = weasyprint.HTML(string="<p>Untagged.</p>").write_pdf()
+    tagged = weasyprint.HTML(string="<p>Tagged.</p>").write_pdf(pdf_variant="pdf/ua-1")
+    with pytest.raises(ValueError, match="tagged"):
+        merge_pdfs([tagged, untagged])
 
 
 def test_pdfcheck_finds_nothing(ua, press, tmp_path: Path):

@@ -69,7 +69,7 @@ def merge_pdfs(chapters: list[bytes], overlay: bytes | None = None, xref_base: s
         linearize=False,
         compress_streams=True,
         fix_metadata_version=False,  # keep the first chapter's XMP byte for byte
-        object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+        object_stream_mode=_object_streams(version),
     )
     return buffer.getvalue()
 
@@ -99,6 +99,13 @@ def _tagging(sources: list[Pdf]) -> bool:
     return all(tagged)
 
 
+def _object_streams(version: str) -> pikepdf.ObjectStreamMode:
+    """Object streams (about half the size) where the version allows them: PDF/X-1a stays at 1.3/1.4."""
+    if _version_key(version) >= (1, 5):
+        return pikepdf.ObjectStreamMode.generate
+    return pikepdf.ObjectStreamMode.disable
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
@@ -125,13 +132,12 @@ def _copy_document_entries(out: Pdf, first: Pdf) -> None:
 
 def _copied(out: Pdf, value):
     """A foreign value brought into `out`: indirect objects via copy_foreign, direct ones rebuilt."""
-    if isinstance(value, Dictionary | Array | pikepdf.Stream) or getattr(value, "is_indirect", False):
-        if value.is_indirect:
-            return out.copy_foreign(value)
-        if isinstance(value, Array):
-            return Array([_copied(out, item) for item in value])
-        if isinstance(value, Dictionary):
-            return Dictionary({key: _copied(out, item) for key, item in value.items()})
+    if isinstance(value, pikepdf.Object) and value.is_indirect:
+        return out.copy_foreign(value)  # objects already copied (the pages) are reused, not copied again
+    if isinstance(value, Array):
+        return Array([_copied(out, item) for item in value])
+    if isinstance(value, Dictionary):
+        return Dictionary({key: _copied(out, item) for key, item in value.items()})
     return value
 
 
@@ -218,9 +224,18 @@ def _merge_dests(out: Pdf, sources: list[Pdf]) -> dict[str, object]:
         for key, value in _source_dests(source):
             if key not in dests:
                 dests[key] = _copied(out, value)
+    names = _other_names(out, sources[0])
     if dests:
-        out.Root.Names = Dictionary(Dests=_name_tree(out, dests))
+        names.Dests = _name_tree(out, dests)
+    if len(names.keys()):
+        out.Root.Names = names
     return dests
+
+
+def _other_names(out: Pdf, first: Pdf) -> Dictionary:
+    """The first chapter's /Names entries other than /Dests (embedded files, say), as they are."""
+    names = first.Root.get("/Names", {})
+    return Dictionary({key: _copied(out, value) for key, value in names.items() if key != "/Dests"})
 
 
 def _name_tree(out: Pdf, items: dict[str, object]) -> Dictionary:
@@ -299,45 +314,60 @@ def _merge_struct_trees(out: Pdf, sources: list[Pdf], starts: list[int]) -> None
     root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot))
     document = _top_element(out, sources[0], 1)
     document.P = root
-    kids, parents, role_map, class_map, ids = [], [], {}, {}, {}
+    kids, parents, maps = [], [], {"/RoleMap": {}, "/ClassMap": {}, "/IDTree": {}}
     offset = 0
     for number, (source, start) in enumerate(zip(sources, starts, strict=True), start=1):
         tree = source.Root.StructTreeRoot
         top = document if number == 1 else _top_element(out, source, number)
-        for kid in _element_kids(top):
-            if isinstance(kid, Dictionary) and kid.get("/Type") != Name.MCR and "/S" in kid:
-                kid.P = document
-            kids.append(kid)
+        kids += _adopt_kids(top, document)
         entries = list(_number_tree_items(tree.ParentTree)) if "/ParentTree" in tree else []
-        parents += [(key + offset, _copied(out, value)) for key, value in entries]
+        parents += [(key + offset, _retarget(_copied(out, value), top, document)) for key, value in entries]
         _renumber_struct_parents(out, start, len(source.pages), offset)
         offset += _next_key(tree, entries)
-        _merge_dict(role_map, tree.get("/RoleMap"))
-        _merge_dict(class_map, tree.get("/ClassMap"), out)
-        if "/IDTree" in tree:
-            for key, value in _name_tree_items(tree.IDTree):
-                ids.setdefault(key, _copied(out, value))
+        _merge_tree_maps(out, maps, tree, top, document)
     document.K = Array(kids)
     root.K = Array([document])
     root.ParentTree = out.make_indirect(Dictionary(Nums=Array([x for pair in parents for x in pair])))
     root.ParentTreeNextKey = offset
-    if role_map:
-        root.RoleMap = Dictionary(role_map)
-    if class_map:
-        root.ClassMap = Dictionary(class_map)
-    if ids:
-        root.IDTree = _name_tree(out, ids)
+    for key in ("/RoleMap", "/ClassMap"):
+        if maps[key]:
+            root[key] = Dictionary(maps[key])
+    if maps["/IDTree"]:
+        root.IDTree = _name_tree(out, maps["/IDTree"])
     out.Root.StructTreeRoot = root
+
+
+def _adopt_kids(top: Dictionary, document: Dictionary) -> list:
+    """A chapter's top element's kids, made kids of the merged /Document element."""
+    kids = _element_kids(top)
+    for kid in kids:
+        if isinstance(kid, Dictionary) and kid.get("/Type") != Name.MCR and "/S" in kid:
+            kid.P = document
+    return kids
+
+
+def _retarget(value, old: Dictionary, new: Dictionary):
+    """`value` (a ParentTree or IDTree entry) with references to `old` (a dropped top element) made `new`."""
+    if isinstance(value, Dictionary) and value.is_indirect and value.objgen == old.objgen:
+        return new
+    if isinstance(value, Array):
+        return Array([_retarget(item, old, new) for item in value])
+    return value
+
+
+def _merge_tree_maps(out: Pdf, maps: dict, tree: Dictionary, top: Dictionary, document: Dictionary) -> None:
+    """/RoleMap, /ClassMap and /IDTree entries of one chapter's tree, where no earlier chapter has them."""
+    for key in ("/RoleMap", "/ClassMap"):
+        for name, value in (tree.get(key) or {}).items():
+            maps[key].setdefault(name, _copied(out, value))
+    if "/IDTree" in tree:
+        for name, value in _name_tree_items(tree.IDTree):
+            maps["/IDTree"].setdefault(name, _retarget(_copied(out, value), top, document))
 
 
 def _next_key(tree: Dictionary, entries: list[tuple[int, object]]) -> int:
     used = max((key for key, _ in entries), default=-1) + 1
     return max(used, int(tree.get("/ParentTreeNextKey", 0)))
-
-
-def _merge_dict(merged: dict, dictionary, out: Pdf | None = None) -> None:
-    for key, value in (dictionary or {}).items():
-        merged.setdefault(key, _copied(out, value) if out is not None else value)
 
 
 def _renumber_struct_parents(out: Pdf, start: int, count: int, offset: int) -> None:
