@@ -316,6 +316,16 @@ def test_completeness(ua, press):
     assert any("text differs" in p for p in completeness_problems(ua.chapters, swapped))
 
 
+def test_the_highest_pdf_version_of_the_chapters(press):
+    later = pikepdf.open(io.BytesIO(press.chapters[2]))
+    buffer = io.BytesIO()
+    later.save(buffer, force_version="1.6")
+    assert [pikepdf.open(io.BytesIO(c)).pdf_version for c in press.chapters[:2]] == ["1.4", "1.4"]
+    merged = merge_pdfs([*press.chapters[:2], buffer.getvalue()])
+    assert pikepdf.open(io.BytesIO(merged)).pdf_version == "1.6"
+    assert pikepdf.open(io.BytesIO(press.merged)).pdf_version == "1.4"  # PDF/X-1a is not raised
+
+
 def test_a_clashing_id_keeps_the_first(ua):
     twice = pikepdf.open(io.BytesIO(merge_pdfs([ua.chapters[0], ua.chapters[0]])))
     assert len(twice.pages) == 2 * ua.counts[0]
