@@ -41,15 +41,19 @@ def _profiles(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
-    """The manuscripts to work on: PATHS, else manuscripts/*.md. No manuscripts/ folder here is a
-    usage error (exit 2); an empty one means there is nothing to do (exit 0)."""
+    """The manuscripts to work on: PATHS, else manuscripts/*.md and the collections books/*.yml.
+    No manuscripts/ folder here is a usage error (exit 2); an empty one means there is nothing
+    to do (exit 0)."""
     if paths:
         return paths
     if not MANUSCRIPTS.is_dir():
         raise click.UsageError(
             f"no manuscripts given and no {MANUSCRIPTS}/ folder here (pubkit new PROJECT starts a project)"
         )
-    found = tuple(sorted(MANUSCRIPTS.glob("*.md")))
+    from .collection.loader import find_collections
+
+    # A collection (books/<slug>.yml) builds beside the manuscripts it holds.
+    found = tuple(sorted(MANUSCRIPTS.glob("*.md"))) + tuple(find_collections(Path(".")))
     if not found:
         click.echo(f"nothing to do: {MANUSCRIPTS}/ holds no .md file", err=True)
         sys.exit(0)

@@ -160,6 +160,9 @@ def assemble(collection: Collection, chapters: list[Book], theme, settings: Sett
             book = by_path[path.resolve()]
             page = book.pages[0]
             html = _prefixed(page.html, book.slug, book.manuscript.source_dir, slug_of)
+            # the left-hand running head of a chapter laid out on its own (pdf/chapters.py)
+            running = htmlmod.escape(_shortened(collection.title), quote=True)
+            html = html.replace(' class="chapter', f' data-book-title="{running}" class="chapter', 1)
             body_pages.append(
                 replace(
                     page, id=chapter_id(book.slug, "pubkit-chapter"), html=html, name=f"chapter-{book.slug}"
@@ -217,6 +220,10 @@ def assemble(collection: Collection, chapters: list[Book], theme, settings: Sett
         contributors=tuple((person, role) for (_, role), person in contributors.items()),
         print_isbn=collection.isbn_print,
     )
+
+
+def _shortened(title: str, limit: int = 90) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _tree(point: NavPoint) -> dict:

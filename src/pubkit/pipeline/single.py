@@ -44,6 +44,8 @@ class BuildOptions:
     brand: Brand | None = None  # a brand file's (--brand, brands/); overrides pubkit.toml's [brand]
     large_print: bool = False  # --large-print: the handout in large print
     allow_outside: tuple[Path, ...] = ()  # --allow-outside: folders or files a symlink may lead to
+    layout: str = "auto"  # a collection's PDF: "parallel" (chapters in processes), "single", "auto"
+    jobs: int | None = None  # the worker processes of a parallel layout (default: the cores)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     if "pdf" in options.formats:
         from ..pdf.fit import wide_tables
         from ..pdf.glyphs import missing_glyphs
-        from ..pdf.writer import PdfOptions, compose_html, write_pdf
+        from ..pdf.writer import PdfOptions, compose_html
 
         for profile in options.profiles or book.manuscript.profile or settings.profile:
             pdf_options = PdfOptions(
@@ -146,7 +148,8 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
             )
             name = pdf_options.output_name(book.slug)
             with missing_glyphs() as missing, wide_tables() as wide:
-                files[name] = write_pdf(book, pdf_options, openings if "epub" in options.formats else None)
+                recorded = openings if "epub" in options.formats and profile == "press" else None
+                files[name] = _pdf(book, pdf_options, options, recorded)
             if missing or wide:
                 found = _glyph_warnings(book, missing, wide, profile)
                 # Still at most max_warnings, then one "... and N more warnings" line.
@@ -162,6 +165,22 @@ def write_formats(prepared: Prepared, options: BuildOptions) -> Products:
     if options.strict and len(warnings) > len(book.warnings):
         raise PubkitError(warnings[len(book.warnings) :])
     return Products(prepared.source, tuple(files.items()), warnings, prepared.inputs)
+
+
+def _pdf(book: Book, pdf_options, options: BuildOptions, openings: list | None) -> bytes:
+    """One PDF: a collection's chapters laid out in worker processes where that can be done
+    (pdf/chapters.py), else in one pass here."""
+    from ..pdf.writer import write_pdf
+
+    if options.layout != "single" and book.nav:
+        from ..pdf.chapters import can_lay_out_in_parallel, write_parallel
+        from .workers import chapter_pool
+
+        if can_lay_out_in_parallel(book, pdf_options):
+            with chapter_pool(options.jobs) as pool:
+                if pool is not None:
+                    return write_parallel(book, pdf_options, pool, openings)
+    return write_pdf(book, pdf_options, openings)
 
 
 def _glyph_warnings(

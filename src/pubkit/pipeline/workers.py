@@ -43,6 +43,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -346,3 +347,17 @@ def _serve(
                 return
     except (EOFError, OSError):  # the pool is gone (killed): nobody wants the result
         return
+
+
+@contextmanager
+def chapter_pool(workers: int | None = None):
+    """Processes for the chapters of one book (pdf/chapters.py), or None where this process may
+    not start any (a batch's worker is a daemon: its book is laid out in one pass)."""
+    if multiprocessing.current_process().daemon:
+        yield None
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool

@@ -1,0 +1,317 @@
+"""Chapter-parallel layout of a collection's PDF: each chapter in its own worker process, then
+one PDF, as if WeasyPrint had laid the book out in one pass (it lays out one document on one
+core: WeasyPrint #1060).
+
+How the pieces agree with a single pass:
+- Page numbers are the only thing on a chapter's pages that depends on the chapters before it.
+  So chapters are laid out without them (the theme's parallel/<profile>-chapters.css), and one
+  overlay, laid out for the whole book at once (an empty page per page of the book, the theme's
+  @page rules with only the numbers: parallel/<profile>-folios.css), is drawn over the merged
+  pages (merge.py). Its pages carry the names of the book's pages (title, front, chapter, blank),
+  so a folio shows where the single pass shows one.
+- In press every chapter opens on a right-hand page: a chapter laid out alone starts on one, and
+  one that ends on a right-hand page gets a blank page after it, as `break-before: recto` gives.
+  The gutter comes from the book's page count: chapters are laid out with the gutter of an
+  estimate, and all again if the count lands in another bracket of the table (rare).
+- The contents, laid out with the front matter, shows the page numbers as text; it is laid
+  out again with the real numbers once the chapters' page counts are known (a few pages).
+- Links to another chapter leave the chapter as `merge.XREF_BASE#id` and come back as links
+  inside the book; bookmarks, named destinations and the tagged structure are merged.
+The merged PDF is checked against its chapters (merge.completeness_problems) before it is
+returned.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import re
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+
+from ..errors import Diagnostic, PubkitError
+from ..model import Book
+from ..rendering.theme import Theme
+from .writer import (
+    PAGES_NOT_IN,
+    PdfOptions,
+    _layout,
+    _page_css_handout,
+    _page_css_press,
+    _theme_stylesheets,
+    _write,
+    brand_css,
+    gutter_for,
+    set_press_boxes,
+    trim_size_pt,
+)
+
+VARIANTS = {"handout": "pdf/ua-1", "press": "pdf/x-1a"}
+CHAPTER_KINDS = ("part", "chapter")
+CHAPTER_TITLE, PART = "pubkit-chapter-title", "pubkit-part-"  # what the contents points at
+PLACEHOLDER = "000"  # the contents' page numbers in the first layout of the front matter
+WORDS_PER_PAGE = {"press": 300, "handout": 520}  # a first guess at the page count (the gutter)
+_ID = re.compile(r'\bid="([^"]+)"')
+_LOCAL_LINK = re.compile(r'\bhref="#([^"]+)"')
+_TOC_LINK = re.compile(r'(<a href="(?:https://book\.pubkit\.invalid/xref/)?#([^"]+)")')
+_WORD = re.compile(r"\w+")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one worker lays out: the front matter, a part's page or a chapter."""
+
+    book: Book  # the book with this unit's pages only
+    options: PdfOptions
+    gutter: float
+    numbers: tuple[tuple[str, int], ...] = ()  # the contents' page numbers, by target id
+
+
+@dataclass(frozen=True)
+class LaidOut:
+    pdf: bytes
+    pages: int
+    anchors: tuple[tuple[str, int], ...]  # id -> page index in the unit (ids of interest)
+    names: tuple[str, ...]  # each page's name for the overlay ("blank" for a blank page)
+    openings: tuple[str | None, ...]  # each page's opening block (pagelist.py)
+
+
+def can_lay_out_in_parallel(book: Book, options: PdfOptions) -> bool:
+    """A collection in a left-to-right language, not in large print, with the theme's parallel
+    stylesheets: the cases this layout reproduces (the others take the single pass)."""
+    theme = Theme.at(book.theme_dir)
+    return (
+        bool(book.nav)
+        and book.direction == "ltr"
+        and not book.large_print
+        and theme.file(f"parallel/{options.profile}-chapters.css") is not None
+        and theme.file(f"parallel/{options.profile}-folios.css") is not None
+    )
+
+
+def write_parallel(
+    book: Book, options: PdfOptions, executor: Executor, openings: list | None = None
+) -> bytes:
+    """The book's PDF, its chapters laid out by `executor` (processes); `openings` (a list)
+    receives the block opening each page, for the EPUB's page-list."""
+    press = options.profile == "press"
+    units = split(book, options)
+    targets = _toc_targets(units[0].book)
+    gutter = gutter_for(estimate_pages(book, options)) if press else 0.0
+    for _ in range(3):  # the gutter settles in one pass but for a count at a bracket's edge
+        front = replace(units[0], gutter=gutter, numbers=tuple((t, 0) for t in targets))
+        jobs = [front] + [replace(unit, gutter=gutter) for unit in units[1:]]
+        laid = list(executor.map(lay_out, jobs))
+        total = sum(_padded(result.pages, press) for result in laid)
+        if not press or gutter_for(total) == gutter:
+            break
+        gutter = gutter_for(total)
+    for _ in range(3):  # the contents with the real numbers (its own page count may change)
+        starts = _starts(laid, press)
+        numbers = tuple((t, starts[i] + page + 1) for t, (i, page) in _anchor_pages(laid, targets).items())
+        front = lay_out(replace(units[0], gutter=gutter, numbers=numbers))
+        moved = _padded(front.pages, press) != _padded(laid[0].pages, press)
+        laid[0] = front
+        if not moved:
+            break
+    chapters = [_pad(result, press) for result in laid]
+    overlay = folio_overlay(book, options, gutter, [_padded_names(result, press) for result in laid])
+    from .merge import completeness_problems, merge_pdfs
+
+    merged = merge_pdfs(chapters, overlay)
+    problems = completeness_problems(chapters, merged)
+    if problems:
+        message = "PDF: the chapters laid out in parallel did not merge whole: " + "; ".join(problems[:3])
+        raise PubkitError([Diagnostic(book.manuscript.path, None, message)])
+    if press:
+        merged = set_press_boxes(merged, trim_size_pt(options.trim), options, book.direction)
+    if openings is not None:
+        for result in laid:
+            openings.extend(result.openings)
+            openings.extend([None] * (_padded(result.pages, press) - result.pages))
+    return merged
+
+
+def split(book: Book, options: PdfOptions) -> list[Unit]:
+    """The front matter, then each part and chapter: each a book of its own pages, its links to
+    the others made cross-references (merge.XREF_BASE)."""
+    from .merge import XREF_BASE
+
+    pages = [p for p in book.pages if p.kind not in PAGES_NOT_IN[options.profile]]
+    groups = [[p for p in pages if p.kind not in CHAPTER_KINDS]]
+    groups += [[p] for p in pages if p.kind in CHAPTER_KINDS]
+    units = []
+    for group in groups:
+        own = {ident for page in group for ident in _ID.findall(page.html)}
+
+        def outward(match: re.Match, own: set = own) -> str:
+            ident = htmlmod.unescape(match[1])
+            return match[0] if ident in own else f'href="{XREF_BASE}#{match[1]}"'
+
+        group = [replace(page, html=_LOCAL_LINK.sub(outward, page.html)) for page in group]
+        units.append(Unit(replace(book, pages=tuple(group)), options, 0.0))
+    return units
+
+
+def estimate_pages(book: Book, options: PdfOptions) -> int:
+    """The book's page count, guessed from its words (for the press gutter of the first layout)."""
+    words = sum(len(_WORD.findall(_TAG.sub(" ", page.html))) for page in book.pages)
+    chapters = sum(1 for page in book.pages if page.kind in CHAPTER_KINDS)
+    return words // WORDS_PER_PAGE[options.profile] + chapters * 2 + 6
+
+
+def lay_out(unit: Unit) -> LaidOut:
+    """One unit laid out and written (in a worker process)."""
+    from .pagelist import page_openings
+
+    book, options = unit.book, unit.options
+    theme = Theme.at(book.theme_dir)
+    chapter_css = theme.file(f"parallel/{options.profile}-chapters.css").read_text(encoding="utf-8")
+    if options.profile == "press":
+        page_css = _page_css_press(options, unit.gutter)
+    else:
+        page_css = _page_css_handout(options)
+    if unit.numbers:  # the contents: numbers as text, known before this layout
+        numbers = dict(unit.numbers)
+
+        def numbered(match: re.Match) -> str:
+            number = numbers.get(htmlmod.unescape(match[2]))
+            shown = PLACEHOLDER if not number else str(number)
+            return f'{match[1]} data-page="{shown}"'
+
+        pages = tuple(
+            replace(p, html=_TOC_LINK.sub(numbered, p.html)) if p.kind == "toc" else p for p in book.pages
+        )
+        book = replace(book, pages=pages)
+        chapter_css += '\n.toc a[data-page]::after { content: leader(".") attr(data-page); }\n'
+    document, _ = _layout(book, options, page_css + "\n" + chapter_css)
+    anchors = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
+    names = tuple(
+        "blank" if page._page_box.page_type.blank else (page._page_box.page_type.name or "")
+        for page in document.pages
+    )
+    openings = tuple(page_openings(document)) if options.profile == "press" else ()
+    wanted = {
+        ident
+        for ident in anchors
+        if ident.endswith("pubkit-chapter-title") or ident.startswith("pubkit-part-")
+    }
+    return LaidOut(
+        _write(book, document, VARIANTS[options.profile]),
+        len(document.pages),
+        tuple((ident, anchors[ident]) for ident in sorted(wanted)),
+        names,
+        openings,
+    )
+
+
+def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> bytes:
+    """The page numbers of the whole book, alone: one empty page per page of the book, each
+    with the name of the book's page (`names`, unit by unit), laid out with the theme's @page
+    rules (folios.css). A unit's run of pages of one name is one element, as in the book: a
+    page group (`@page :nth(1 of chapter)` is a chapter's first page, not every page)."""
+    from .engine import import_weasyprint
+    from .writer import BOOK_BASE, _book_fetcher
+
+    weasyprint = import_weasyprint()
+    theme = Theme.at(book.theme_dir)
+    folio_css = theme.file(f"parallel/{options.profile}-folios.css").read_text(encoding="utf-8")
+    if options.profile == "press":
+        page_css = _page_css_press(options, gutter)
+    else:
+        page_css = _page_css_handout(options)
+    divs = []
+    for unit in names:
+        runs: list[tuple[str, int]] = []
+        for name in unit:
+            if runs and runs[-1][0] == name and name != "blank":
+                runs[-1] = (name, runs[-1][1] + 1)
+            else:
+                runs.append((name, 1))
+        for name, count in runs:
+            page = "pubkit-blank" if name == "blank" else (name or "auto")
+            brk = "break-before: page; " if divs else ""
+            inner = '<div style="break-before: page; height: 1px"></div>' * (count - 1)
+            divs.append(f'<div style="{brk}page: {page}"><div style="height: 1px"></div>{inner}</div>')
+    expected = sum(len(unit) for unit in names)
+    html = (
+        f'<!DOCTYPE html><html lang="{htmlmod.escape(book.manuscript.lang)}"><head><meta charset="utf-8"/>'
+        f"<title>{htmlmod.escape(book.manuscript.title)}</title></head>"
+        f'<body class="{options.profile} paper-{options.paper}">{"".join(divs)}</body></html>'
+    )
+    fetcher = _book_fetcher(book, cmyk=options.profile == "press")
+    font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile, book.labels, False)
+    color_profiles: dict = {}
+    extra = weasyprint.CSS(
+        string=page_css + brand_css(book, options.profile) + folio_css,
+        url_fetcher=fetcher,
+        color_profiles=color_profiles,
+        font_config=font_config,
+    )
+    document = weasyprint.HTML(string=html, base_url=BOOK_BASE, url_fetcher=fetcher).render(
+        stylesheets=[*stylesheets, extra], color_profiles=color_profiles, font_config=font_config
+    )
+    if len(document.pages) != expected:
+        raise PubkitError(
+            [
+                Diagnostic(
+                    book.manuscript.path, None, "PDF: the page numbers' overlay has the wrong page count"
+                )
+            ]
+        )
+    # Untagged: the numbers are an artifact of the tagged book (merge.py wraps them as one)
+    return document.write_pdf(pdf_variant=None if options.profile == "handout" else VARIANTS["press"])
+
+
+def _toc_targets(front: Book) -> list[str]:
+    toc = next((p for p in front.pages if p.kind == "toc"), None)
+    return [htmlmod.unescape(m[2]) for m in _TOC_LINK.finditer(toc.html)] if toc else []
+
+
+def _padded(pages: int, press: bool) -> int:
+    return pages + (pages % 2 if press else 0)
+
+
+def _padded_names(result: LaidOut, press: bool) -> list[str]:
+    return list(result.names) + ["blank"] * (_padded(result.pages, press) - result.pages)
+
+
+def _starts(laid: list[LaidOut], press: bool) -> list[int]:
+    starts, page = [], 0
+    for result in laid:
+        starts.append(page)
+        page += _padded(result.pages, press)
+    return starts
+
+
+def _anchor_pages(laid: list[LaidOut], targets: list[str]) -> dict[str, tuple[int, int]]:
+    where = {}
+    for index, result in enumerate(laid):
+        for ident, page in result.anchors:
+            where.setdefault(ident, (index, page))
+    return {t: where[t] for t in targets if t in where}
+
+
+def _pad(result: LaidOut, press: bool) -> bytes:
+    """A press chapter that ends on a right-hand page gets a blank left-hand page after it."""
+    if not press or result.pages % 2 == 0:
+        return result.pdf
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(result.pdf)) as pdf:
+        last = pdf.pages[-1]
+        blank = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=last.MediaBox,
+            Resources=pikepdf.Dictionary(),
+            Contents=pdf.make_stream(b""),
+        )
+        for box in ("/TrimBox", "/BleedBox", "/ArtBox"):
+            if box in last.obj:
+                blank[box] = last.obj[box]
+        pdf.pages.append(pikepdf.Page(blank))
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
