@@ -213,6 +213,14 @@ def _waiting(out_dir: Path) -> None:
     is_flag=True,
     help="After the build, rebuild whenever an input changes (text, images, theme, settings); Ctrl-C stops.",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["auto", "parallel", "single"]),
+    default="auto",
+    show_default=True,
+    help="A collection's PDF (books/*.yml): its chapters laid out in --jobs processes and merged, "
+    "or the whole book in one pass.",
+)
 @_budget_options
 def build_command(
     paths: tuple[Path, ...],
@@ -232,8 +240,9 @@ def build_command(
     timeout: float | None,
     max_memory_mb: int | None,
     allow_outside: tuple[Path, ...],
+    layout: str,
 ) -> None:
-    """Build PATHS (default: every manuscripts/*.md) into OUT.
+    """Build PATHS (default: every manuscripts/*.md and books/*.yml) into OUT.
 
     Manuscripts whose inputs (text, images, theme, settings, pubkit itself) have not changed
     since their outputs were written are skipped; --force rebuilds them. With brands (--brand,
@@ -256,6 +265,7 @@ def build_command(
         max_memory_mb=max_memory_mb,
         large_print=large_print,
         allow_outside=tuple(p.resolve() for p in allow_outside),
+        layout=layout,
     )
     if watch:
         _build_and_watch(paths, out_dir, brand_files, options, jobs, force, dask_scheduler)

@@ -23,10 +23,13 @@ returned.
 
 from __future__ import annotations
 
+import hashlib
 import html as htmlmod
+import json
 import re
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
 from ..model import Book
@@ -90,10 +93,25 @@ def can_lay_out_in_parallel(book: Book, options: PdfOptions) -> bool:
 
 
 def write_parallel(
-    book: Book, options: PdfOptions, executor: Executor, openings: list | None = None
+    book: Book,
+    options: PdfOptions,
+    executor: Executor,
+    openings: list | None = None,
+    cache: Path | None = None,
 ) -> bytes:
     """The book's PDF, its chapters laid out by `executor` (processes); `openings` (a list)
-    receives the block opening each page, for the EPUB's page-list."""
+    receives the block opening each page, for the EPUB's page-list. With `cache` (a folder),
+    a chapter laid out before, unchanged, is not laid out again (the next build after an
+    edit lays out the edited article, the contents and the page numbers)."""
+    store = ChapterCache(cache, f"{book.slug}.{options.profile}") if cache is not None else None
+    try:
+        return _write_parallel(book, options, executor, openings, store)
+    finally:
+        if store is not None:
+            store.prune()
+
+
+def _write_parallel(book, options, executor, openings, store) -> bytes:
     press = options.profile == "press"
     units = split(book, options)
     targets = _toc_targets(units[0].book)
@@ -101,7 +119,7 @@ def write_parallel(
     for _ in range(3):  # the gutter settles in one pass but for a count at a bracket's edge
         front = replace(units[0], gutter=gutter, numbers=tuple((t, 0) for t in targets))
         jobs = [front] + [replace(unit, gutter=gutter) for unit in units[1:]]
-        laid = list(executor.map(lay_out, jobs))
+        laid = _lay_out_all(jobs, executor, store)
         total = sum(_padded(result.pages, press) for result in laid)
         if not press or gutter_for(total) == gutter:
             break
@@ -109,7 +127,7 @@ def write_parallel(
     for _ in range(3):  # the contents with the real numbers (its own page count may change)
         starts = _starts(laid, press)
         numbers = tuple((t, starts[i] + page + 1) for t, (i, page) in _anchor_pages(laid, targets).items())
-        front = lay_out(replace(units[0], gutter=gutter, numbers=numbers))
+        front = _lay_out_all([replace(units[0], gutter=gutter, numbers=numbers)], None, store)[0]
         moved = _padded(front.pages, press) != _padded(laid[0].pages, press)
         laid[0] = front
         if not moved:
@@ -130,6 +148,101 @@ def write_parallel(
             openings.extend(result.openings)
             openings.extend([None] * (_padded(result.pages, press) - result.pages))
     return merged
+
+
+def _lay_out_all(units: list[Unit], executor: Executor | None, store: ChapterCache | None) -> list[LaidOut]:
+    """Each unit laid out (by `executor`, else here), or taken from the cache."""
+    keys = [unit_key(unit) for unit in units]
+    found = [store.get(key) if store else None for key in keys]
+    missing = [unit for unit, hit in zip(units, found, strict=True) if hit is None]
+    fresh = iter(executor.map(lay_out, missing) if executor and len(missing) > 1 else map(lay_out, missing))
+    laid = [hit if hit is not None else next(fresh) for hit in found]
+    if store is not None:
+        for key, hit, result in zip(keys, found, laid, strict=True):
+            store.put(key, result, written=hit is None)
+    return laid
+
+
+def unit_key(unit: Unit) -> str:
+    """What a unit's layout depends on: its pages, images (by their digests, in the hrefs), the
+    options, the gutter, the contents' numbers, the theme's files, the words, pubkit."""
+    from .. import __version__
+
+    digest = hashlib.sha256()
+    book = unit.book
+    theme = Theme.at(book.theme_dir)
+    parts = [
+        __version__,
+        repr(unit.options),
+        repr(unit.gutter),
+        repr(unit.numbers),
+        book.manuscript.lang,
+        repr(book.labels.messages if book.labels else ()),
+        brand_css(book, unit.options.profile),
+        *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in theme.files()),
+        *(f"{p.kind}:{p.id}:{p.html}" for p in book.pages),
+        *(f"{a.href}:{len(a.data)}" for a in book.assets),
+    ]
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class ChapterCache:
+    """Laid-out units on disk (`folder/<key>.pdf` and `.json`), and which ones a book's last
+    build used (`folder/<book>.keys`): the others are removed after the build."""
+
+    def __init__(self, folder: Path, book: str):
+        self.folder, self.book = folder, book
+        self.used: list[str] = []
+
+    def get(self, key: str) -> LaidOut | None:
+        try:
+            meta = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            pdf = (self.folder / f"{key}.pdf").read_bytes()
+            return LaidOut(
+                pdf,
+                meta["pages"],
+                tuple((a, p) for a, p in meta["anchors"]),
+                tuple(meta["names"]),
+                tuple(meta["openings"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, result: LaidOut, written: bool) -> None:
+        from ..pipeline.outputs import atomic_write
+
+        self.used.append(key)
+        if not written:
+            return
+        meta = {"pages": result.pages, "anchors": result.anchors, "names": result.names}
+        meta["openings"] = result.openings
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.folder / f"{key}.pdf", result.pdf)
+            atomic_write(self.folder / f"{key}.json", json.dumps(meta).encode("utf-8"))
+        except (OSError, PubkitError):
+            pass  # a cache: the next build lays the unit out again
+
+    def prune(self) -> None:
+        """Forget the units of this book's previous build that this one did not use."""
+        from ..pipeline.outputs import atomic_write
+
+        index = self.folder / f"{self.book}.keys"
+        try:
+            previous = set(index.read_text(encoding="utf-8").split())
+        except OSError:
+            previous = set()
+        for key in previous - set(self.used):
+            for suffix in (".pdf", ".json"):
+                (self.folder / f"{key}{suffix}").unlink(missing_ok=True)
+        if self.used:
+            try:
+                atomic_write(index, "\n".join(dict.fromkeys(self.used)).encode("utf-8"))
+            except (OSError, PubkitError):
+                pass
 
 
 def split(book: Book, options: PdfOptions) -> list[Unit]:

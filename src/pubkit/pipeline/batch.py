@@ -353,6 +353,10 @@ def _build_many(
         pending[source] = _Pending(shown, key, 1)
     if on_plan is not None:
         on_plan(len(sources), len(pending))
+    # A collection lays its chapters out in processes of its own (pdf/chapters.py): it is built
+    # here, after the manuscripts, not in a worker (a worker may not start processes).
+    books = [t for t in planned if _parallel_book(t)]
+    planned = [t for t in planned if not _parallel_book(t)]
 
     pdf_wanted = "pdf" in options.formats
     wanted = dict.fromkeys(  # each theme looked up once, not once per manuscript
@@ -398,11 +402,20 @@ def _build_many(
                         task.source, task.options.formats, None, (Diagnostic(task.source, None, message),)
                     )
                 receive(task, result)
+        for task in books:
+            book_options = replace(task.options, jobs=jobs, cache_dir=out / CHAPTER_CACHE)
+            receive(task, run_task(replace(task, options=book_options)))
     finally:
         if executor is None and runner is not None:
             runner.close()
     state.save()
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+def _parallel_book(task: Task) -> bool:
+    from ..collection.build import is_collection
+
+    return is_collection(task.source) and task.options.layout != "single" and "pdf" in task.options.formats
 
 
 def _review(
@@ -434,6 +447,9 @@ def _review(
 
 # The budget bounds a build; it does not shape its outputs: changing it rebuilds nothing.
 _NOT_SHAPING = {"paper": None, **dict.fromkeys(BUDGET_SETTINGS)}  # paper: in the settings already
+# Nor how a collection's chapters are laid out: in parallel or not, the PDF is the same.
+_NOT_SHAPING |= {"layout": "auto", "jobs": None, "cache_dir": None}
+CHAPTER_CACHE = ".pubkit-chapters"  # in OUT: a collection's laid-out chapters (pdf/chapters.py)
 
 
 def _shaping(settings: Settings) -> dict:

@@ -46,6 +46,7 @@ class BuildOptions:
     allow_outside: tuple[Path, ...] = ()  # --allow-outside: folders or files a symlink may lead to
     layout: str = "auto"  # a collection's PDF: "parallel" (chapters in processes), "single", "auto"
     jobs: int | None = None  # the worker processes of a parallel layout (default: the cores)
+    cache_dir: Path | None = None  # a parallel layout's laid-out chapters, kept for the next build
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _pdf(book: Book, pdf_options, options: BuildOptions, openings: list | None) 
         if can_lay_out_in_parallel(book, pdf_options):
             with chapter_pool(options.jobs) as pool:
                 if pool is not None:
-                    return write_parallel(book, pdf_options, pool, openings)
+                    return write_parallel(book, pdf_options, pool, openings, options.cache_dir)
     return write_pdf(book, pdf_options, openings)
 
 
