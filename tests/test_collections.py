@@ -126,7 +126,7 @@ def test_every_chapter_carries_its_credits_and_review_date_in_both_outputs(built
     pages = page_texts(built["parallel"]["press"])
     opening = _title_pages(pages)
     for index in range(1, ARTICLES + 1):
-        day = index % 27 + 1
+        day = (index - 1) % 27 + 1
         wanted = (
             f"Author{index} Writer, RDN",
             f"Dr. Reviewer{index} Doctor, M.D.",
@@ -141,6 +141,7 @@ def test_every_chapter_carries_its_credits_and_review_date_in_both_outputs(built
             assert text in chapter_pdf, (index, text)
         own = f"Article {index} has its own disclaimer."
         assert (own in chapters[index]) == (index % 3 == 0), index  # the book's shows once, up front
+    assert "not part of the book" not in built["stderr"]  # links to the other articles lead into it
 
 
 def _title_pages(pages: list[str]) -> dict[int, int]:
@@ -149,7 +150,7 @@ def _title_pages(pages: list[str]) -> dict[int, int]:
     for number, text in enumerate(pages, start=1):
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         for line in lines[:2]:
-            match = re.fullmatch(r"Article (\d+): [A-Z][a-z]+ and [a-z]+", line)
+            match = re.match(r"Article (\d+): [A-Z][a-z]+ and( [a-z]+)?$", line)  # a long one wraps
             if match and int(match[1]) not in found:
                 found[int(match[1])] = number
     return found
@@ -181,7 +182,7 @@ def test_contents_page_numbers_are_where_each_title_lands(built, layout, profile
     parts = {title: page for title, page in contents.items() if title.startswith("Part")}
     assert len(parts) == 3
     for title, page in parts.items():
-        assert pages[page - 1].split() == title.split(), (title, page)
+        assert pages[page - 1].split()[:2] == title.split(), (title, page)  # then the footer, if any
     if profile == "press":  # every article opens on a right-hand page
         assert all(page % 2 == 1 for page in titles.values())
         assert len(pages) % 2 == 0

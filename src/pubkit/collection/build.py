@@ -46,7 +46,8 @@ def prepare_collection(path: str | Path, options, settings: Settings | None = No
         if collection.disclaimer and manuscript.disclaimer == collection.disclaimer:
             manuscript = replace(manuscript, disclaimer=None)  # the book's, shown once up front
         try:
-            chapters.append(render(manuscript, theme, settings, chapter=True))
+            siblings = frozenset(collection.manuscripts)
+            chapters.append(render(manuscript, theme, settings, chapter=True, siblings=siblings))
         except PubkitError as exc:
             problems.extend(exc.diagnostics)
     if problems:

@@ -52,6 +52,7 @@ VARIANTS = {"handout": "pdf/ua-1", "press": "pdf/x-1a"}
 CHAPTER_KINDS = ("part", "chapter")
 CHAPTER_TITLE, PART = "pubkit-chapter-title", "pubkit-part-"  # what the contents points at
 PLACEHOLDER = "000"  # the contents' page numbers in the first layout of the front matter
+CACHE_FORMAT = "2"  # of ChapterCache's files: a new one makes every cached unit a miss
 WORDS_PER_PAGE = {"press": 300, "handout": 520}  # a first guess at the page count (the gutter)
 _ID = re.compile(r'\bid="([^"]+)"')
 _LOCAL_LINK = re.compile(r'\bhref="#([^"]+)"')
@@ -77,6 +78,7 @@ class LaidOut:
     anchors: tuple[tuple[str, int], ...]  # id -> page index in the unit (ids of interest)
     names: tuple[str, ...]  # each page's name for the overlay ("blank" for a blank page)
     openings: tuple[str | None, ...]  # each page's opening block (pagelist.py)
+    bookmarks: tuple[tuple[int, str], ...] = ()  # (bookmark-level, state) in document order
 
 
 def can_lay_out_in_parallel(book: Book, options: PdfOptions) -> bool:
@@ -136,7 +138,7 @@ def _write_parallel(book, options, executor, openings, store) -> bytes:
     overlay = folio_overlay(book, options, gutter, [_padded_names(result, press) for result in laid])
     from .merge import completeness_problems, merge_pdfs
 
-    merged = merge_pdfs(chapters, overlay)
+    merged = nest_outline(merge_pdfs(chapters, overlay), [b for result in laid for b in result.bookmarks])
     problems = completeness_problems(chapters, merged)
     if problems:
         message = "PDF: the chapters laid out in parallel did not merge whole: " + "; ".join(problems[:3])
@@ -173,6 +175,7 @@ def unit_key(unit: Unit) -> str:
     theme = Theme.at(book.theme_dir)
     parts = [
         __version__,
+        CACHE_FORMAT,
         repr(unit.options),
         repr(unit.gutter),
         repr(unit.numbers),
@@ -207,6 +210,7 @@ class ChapterCache:
                 tuple((a, p) for a, p in meta["anchors"]),
                 tuple(meta["names"]),
                 tuple(meta["openings"]),
+                tuple((level, state) for level, state in meta["bookmarks"]),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -218,7 +222,7 @@ class ChapterCache:
         if not written:
             return
         meta = {"pages": result.pages, "anchors": result.anchors, "names": result.names}
-        meta["openings"] = result.openings
+        meta["openings"], meta["bookmarks"] = result.openings, result.bookmarks
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             atomic_write(self.folder / f"{key}.pdf", result.pdf)
@@ -309,13 +313,59 @@ def lay_out(unit: Unit) -> LaidOut:
         for ident in anchors
         if ident.endswith("pubkit-chapter-title") or ident.startswith("pubkit-part-")
     }
+    bookmarks = tuple((level, state) for page in document.pages for level, _, _, state in page.bookmarks)
     return LaidOut(
         _write(book, document, VARIANTS[options.profile]),
         len(document.pages),
         tuple((ident, anchors[ident]) for ident in sorted(wanted)),
         names,
         openings,
+        bookmarks,
     )
+
+
+def nest_outline(data: bytes, bookmarks: list[tuple[int, str]]) -> bytes:
+    """The merged outline (each unit's bookmarks at the top level: a chapter laid out alone has
+    no part above it) nested by the bookmarks' levels, as WeasyPrint nests one document's."""
+    import io
+    from types import SimpleNamespace
+
+    import pikepdf
+    from weasyprint.anchors import make_page_bookmark_tree
+    from weasyprint.matrix import Matrix
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        with pdf.open_outline() as outline:
+            items = []
+
+            def walk(entries) -> None:
+                for item in entries:
+                    items.append(item)
+                    walk(item.children)
+
+            walk(outline.root)
+            if len(items) != len(bookmarks):
+                return data  # not the outline the units said they made: leave it as merged
+            page = SimpleNamespace(
+                bookmarks=[(level, i, (0, 0), state) for i, (level, state) in enumerate(bookmarks)]
+            )
+            tree: list = []
+            make_page_bookmark_tree(page, [], [tree], 0, 0, Matrix())
+
+            def rebuilt(subtree) -> pikepdf.OutlineItem:
+                index, _, children, state = subtree
+                old = items[index]
+                item = pikepdf.OutlineItem(old.title, old.destination, action=old.action)
+                item.is_closed = state == "closed"
+                item.children.extend(rebuilt(child) for child in children)
+                return item
+
+            fresh = [rebuilt(subtree) for subtree in tree]
+            outline.root.clear()
+            outline.root.extend(fresh)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
 
 
 def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> bytes:

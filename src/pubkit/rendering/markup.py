@@ -213,6 +213,7 @@ def markdown_to_xhtml(
     rewrite_src: Callable[[str], str] | None = None,
     direction: str = "ltr",
     link_targets: Collection[str] = frozenset(),
+    keeps_link: Callable[[str], bool] | None = None,
     words: Mapping[str, str] | None = None,
 ) -> Fragment:
     """Render Markdown; headings are shifted so the shallowest one becomes `top_level`.
@@ -328,7 +329,7 @@ def markdown_to_xhtml(
         findings.append(Finding((needle,), message, "crossref"))
     _table_semantics(root, words)
     ids = frozenset(el.get("id") for el in root.iter() if el.get("id"))
-    findings.extend(_check_links(root, ids | frozenset(link_targets)))
+    findings.extend(_check_links(root, ids | frozenset(link_targets), keeps_link))
     _drop_empty_paragraphs(root)
     _mark_directions(root, direction)
     return Fragment(
@@ -448,7 +449,11 @@ def _scroll_region(table: etree._Element, heading: etree._Element | None, words:
     wrapper.append(table)
 
 
-def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]:
+def _check_links(
+    root: etree._Element, targets: frozenset[str], keeps_link: Callable[[str], bool] | None = None
+) -> list[Finding]:
+    """Links that lead nowhere, reported and unlinked; `keeps_link` says which links to files
+    lead into the book (a collection's other articles)."""
     """Links that lead nowhere in the book lose their href (the text stays) and are reported:
     an #id that no document has, and relative paths to files the book does not hold.
     A link without text gets its address as text: a screen reader needs something to say."""
@@ -482,6 +487,8 @@ def _check_links(root: etree._Element, targets: frozenset[str]) -> list[Finding]
                 continue
             message = f"link to {href!r} leads nowhere: no heading or element has the id {href[1:]!r}"
         elif _HAS_SCHEME.match(href) or href.startswith("//"):
+            continue
+        elif keeps_link is not None and keeps_link(href):
             continue
         else:
             message = (

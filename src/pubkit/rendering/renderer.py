@@ -8,7 +8,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from markupsafe import Markup
 
@@ -34,11 +34,16 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
 def render(
-    manuscript: Manuscript, theme: Theme, settings: Settings | None = None, chapter: bool = False
+    manuscript: Manuscript,
+    theme: Theme,
+    settings: Settings | None = None,
+    chapter: bool = False,
+    siblings: frozenset[Path] = frozenset(),
 ) -> Book:
     """Every page, rendered once. Images are checked and copied into the book here: local files
     inside the project, data: URLs, and http(s) images only when `settings.allow_remote`.
-    `chapter`: one page, the article as a chapter of a collection (chapter.html.j2)."""
+    `chapter`: one page, the article as a chapter of a collection (chapter.html.j2), whose links
+    to `siblings` (the collection's other manuscripts, resolved) lead into the book."""
     from .markup import markdown_to_xhtml
     from .resources import SUFFIXES, check_image, is_remote
     from .sanitize import NestingTooDeep
@@ -166,7 +171,13 @@ def render(
             else:
                 dropped += 1
         body_text = cited.body
-    body = markdown(body_text, False, top_level=2, direction=direction)
+    def keeps_link(href: str) -> bool:
+        target = unquote(urlsplit(href).path)
+        return bool(target) and (manuscript.source_dir / target).resolve() in siblings
+
+    body = markdown(
+        body_text, False, top_level=2, direction=direction, keeps_link=keeps_link if siblings else None
+    )
     body_ids = body.ids if body else frozenset()
 
     def front_html(text: str) -> Markup:
