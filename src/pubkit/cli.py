@@ -40,7 +40,7 @@ def _profiles(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return chosen
 
 
-def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+def _manuscripts(paths: tuple[Path, ...], books: bool = True) -> tuple[Path, ...]:
     """The manuscripts to work on: PATHS, else manuscripts/*.md and the collections books/*.yml.
     No manuscripts/ folder here is a usage error (exit 2); an empty one means there is nothing
     to do (exit 0)."""
@@ -53,7 +53,9 @@ def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
     from .collection.loader import find_collections
 
     # A collection (books/<slug>.yml) builds beside the manuscripts it holds.
-    found = tuple(sorted(MANUSCRIPTS.glob("*.md"))) + tuple(find_collections(Path(".")))
+    found = tuple(sorted(MANUSCRIPTS.glob("*.md")))
+    if books:
+        found += tuple(find_collections(Path(".")))
     if not found:
         click.echo(f"nothing to do: {MANUSCRIPTS}/ holds no .md file", err=True)
         sys.exit(0)
@@ -640,7 +642,7 @@ def preview_command(
     from .preview import Previews, serve
     from .settings import find_root
 
-    paths = _manuscripts((path,) if path is not None else ())
+    paths = _manuscripts((path,) if path is not None else (), books=False)  # a book: not previewed yet
     options = BuildOptions(allow_outside=tuple(p.resolve() for p in allow_outside))
     previews = Previews(paths, find_root(paths[0].resolve().parent), options)
     home = previews.idents[0] if path is not None else None

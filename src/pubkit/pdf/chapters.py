@@ -51,8 +51,9 @@ from .writer import (
 VARIANTS = {"handout": "pdf/ua-1", "press": "pdf/x-1a"}
 CHAPTER_KINDS = ("part", "chapter")
 CHAPTER_TITLE, PART = "pubkit-chapter-title", "pubkit-part-"  # what the contents points at
+UNITS_PER_JOB = 3  # the chapters laid out by each worker, in this many documents
 PLACEHOLDER = "000"  # the contents' page numbers in the first layout of the front matter
-CACHE_FORMAT = "2"  # of ChapterCache's files: a new one makes every cached unit a miss
+CACHE_FORMAT = "3"  # of ChapterCache's files: a new one makes every cached unit a miss
 WORDS_PER_PAGE = {"press": 300, "handout": 520}  # a first guess at the page count (the gutter)
 _ID = re.compile(r'\bid="([^"]+)"')
 _LOCAL_LINK = re.compile(r'\bhref="#([^"]+)"')
@@ -76,7 +77,9 @@ class LaidOut:
     pdf: bytes
     pages: int
     anchors: tuple[tuple[str, int], ...]  # id -> page index in the unit (ids of interest)
-    names: tuple[str, ...]  # each page's name for the overlay ("blank" for a blank page)
+    # each page's name for the overlay ("blank" for a blank page); "^name" where a page group
+    # starts (a chapter's first page: `@page :nth(1 of chapter)`)
+    names: tuple[str, ...]
     openings: tuple[str | None, ...]  # each page's opening block (pagelist.py)
     bookmarks: tuple[tuple[int, str], ...] = ()  # (bookmark-level, state) in document order
 
@@ -115,7 +118,7 @@ def write_parallel(
 
 def _write_parallel(book, options, executor, openings, store) -> bytes:
     press = options.profile == "press"
-    units = split(book, options)
+    units = split(book, options, getattr(executor, "_max_workers", 2))
     targets = _toc_targets(units[0].book)
     gutter = gutter_for(estimate_pages(book, options)) if press else 0.0
     for _ in range(3):  # the gutter settles in one pass but for a count at a bracket's edge
@@ -126,16 +129,22 @@ def _write_parallel(book, options, executor, openings, store) -> bytes:
         if not press or gutter_for(total) == gutter:
             break
         gutter = gutter_for(total)
+    bare = replace(book, pages=(), assets=(), print_assets=())  # what the overlay needs of the book
     for _ in range(3):  # the contents with the real numbers (its own page count may change)
         starts = _starts(laid, press)
         numbers = tuple((t, starts[i] + page + 1) for t, (i, page) in _anchor_pages(laid, targets).items())
-        front = _lay_out_all([replace(units[0], gutter=gutter, numbers=numbers)], None, store)[0]
+        # The page numbers' overlay meanwhile, for the front matter's page count so far.
+        names = [_padded_names(result, press) for result in laid]
+        overlay_job = executor.submit(folio_overlay, bare, options, gutter, names)
+        front = _lay_out_all([replace(units[0], gutter=gutter, numbers=numbers)], executor, store)[0]
         moved = _padded(front.pages, press) != _padded(laid[0].pages, press)
         laid[0] = front
+        overlay = overlay_job.result()
         if not moved:
             break
+    else:
+        overlay = folio_overlay(bare, options, gutter, [_padded_names(result, press) for result in laid])
     chapters = [_pad(result, press) for result in laid]
-    overlay = folio_overlay(book, options, gutter, [_padded_names(result, press) for result in laid])
     from .merge import completeness_problems, merge_pdfs
 
     merged = nest_outline(merge_pdfs(chapters, overlay), [b for result in laid for b in result.bookmarks])
@@ -157,7 +166,7 @@ def _lay_out_all(units: list[Unit], executor: Executor | None, store: ChapterCac
     keys = [unit_key(unit) for unit in units]
     found = [store.get(key) if store else None for key in keys]
     missing = [unit for unit, hit in zip(units, found, strict=True) if hit is None]
-    fresh = iter(executor.map(lay_out, missing) if executor and len(missing) > 1 else map(lay_out, missing))
+    fresh = iter(executor.map(lay_out, missing) if executor else map(lay_out, missing))
     laid = [hit if hit is not None else next(fresh) for hit in found]
     if store is not None:
         for key, hit, result in zip(keys, found, laid, strict=True):
@@ -249,14 +258,16 @@ class ChapterCache:
                 pass
 
 
-def split(book: Book, options: PdfOptions) -> list[Unit]:
-    """The front matter, then each part and chapter: each a book of its own pages, its links to
-    the others made cross-references (merge.XREF_BASE)."""
+def split(book: Book, options: PdfOptions, jobs: int = 2) -> list[Unit]:
+    """The front matter, then runs of parts and chapters of about equal length (UNITS_PER_JOB
+    per worker: a document has a fixed cost, so fewer than one per chapter, but enough for the
+    workers to share out), each a book of its own pages, its links to the others made
+    cross-references (merge.XREF_BASE)."""
     from .merge import XREF_BASE
 
     pages = [p for p in book.pages if p.kind not in PAGES_NOT_IN[options.profile]]
     groups = [[p for p in pages if p.kind not in CHAPTER_KINDS]]
-    groups += [[p] for p in pages if p.kind in CHAPTER_KINDS]
+    groups += _runs([p for p in pages if p.kind in CHAPTER_KINDS], max(1, jobs) * UNITS_PER_JOB)
     units = []
     for group in groups:
         own = {ident for page in group for ident in _ID.findall(page.html)}
@@ -266,8 +277,27 @@ def split(book: Book, options: PdfOptions) -> list[Unit]:
             return match[0] if ident in own else f'href="{XREF_BASE}#{match[1]}"'
 
         group = [replace(page, html=_LOCAL_LINK.sub(outward, page.html)) for page in group]
-        units.append(Unit(replace(book, pages=tuple(group)), options, 0.0))
+        # Only its own images: each is converted (to CMYK, for press) by the unit that shows it.
+        shown = "".join(page.html for page in group)
+        assets = tuple(a for a in book.assets if f'"{a.href}"' in shown)
+        prints = tuple(a for a in book.print_assets if f'"{a.href}"' in shown)
+        units.append(
+            Unit(replace(book, pages=tuple(group), assets=assets, print_assets=prints), options, 0.0)
+        )
     return units
+
+
+def _runs(pages: list, count: int) -> list[list]:
+    """`pages` cut into at most `count` runs in order, each of about the same number of words."""
+    sizes = [len(_WORD.findall(_TAG.sub(" ", page.html))) + 200 for page in pages]  # + a title's room
+    total, runs, current, done = sum(sizes), [], [], 0
+    for page, size in zip(pages, sizes, strict=True):
+        current.append(page)
+        done += size
+        if done >= total * (len(runs) + 1) / count and len(runs) < count - 1:
+            runs.append(current)
+            current = []
+    return runs + ([current] if current else [])
 
 
 def estimate_pages(book: Book, options: PdfOptions) -> int:
@@ -303,10 +333,7 @@ def lay_out(unit: Unit) -> LaidOut:
         chapter_css += '\n.toc a[data-page]::after { content: leader(".") attr(data-page); }\n'
     document, _ = _layout(book, options, page_css + "\n" + chapter_css)
     anchors = {name: index for index, page in enumerate(document.pages) for name in page.anchors}
-    names = tuple(
-        "blank" if page._page_box.page_type.blank else (page._page_box.page_type.name or "")
-        for page in document.pages
-    )
+    names = tuple(_page_name(page._page_box.page_type) for page in document.pages)
     openings = tuple(page_openings(document)) if options.profile == "press" else ()
     wanted = {
         ident
@@ -326,13 +353,11 @@ def lay_out(unit: Unit) -> LaidOut:
 
 def nest_outline(data: bytes, bookmarks: list[tuple[int, str]]) -> bytes:
     """The merged outline (each unit's bookmarks at the top level: a chapter laid out alone has
-    no part above it) nested by the bookmarks' levels, as WeasyPrint nests one document's."""
+    no part above it) nested by the bookmarks' levels, as one document's would be: under the
+    last bookmark of a lower level."""
     import io
-    from types import SimpleNamespace
 
     import pikepdf
-    from weasyprint.anchors import make_page_bookmark_tree
-    from weasyprint.matrix import Matrix
 
     with pikepdf.open(io.BytesIO(data)) as pdf:
         with pdf.open_outline() as outline:
@@ -346,26 +371,28 @@ def nest_outline(data: bytes, bookmarks: list[tuple[int, str]]) -> bytes:
             walk(outline.root)
             if len(items) != len(bookmarks):
                 return data  # not the outline the units said they made: leave it as merged
-            page = SimpleNamespace(
-                bookmarks=[(level, i, (0, 0), state) for i, (level, state) in enumerate(bookmarks)]
-            )
-            tree: list = []
-            make_page_bookmark_tree(page, [], [tree], 0, 0, Matrix())
-
-            def rebuilt(subtree) -> pikepdf.OutlineItem:
-                index, _, children, state = subtree
-                old = items[index]
+            root: list = []
+            open_items: list[tuple[int, list]] = []  # (level, children) of the open ancestors
+            for old, (level, state) in zip(items, bookmarks, strict=True):
                 item = pikepdf.OutlineItem(old.title, old.destination, action=old.action)
                 item.is_closed = state == "closed"
-                item.children.extend(rebuilt(child) for child in children)
-                return item
-
-            fresh = [rebuilt(subtree) for subtree in tree]
+                while open_items and open_items[-1][0] >= level:
+                    open_items.pop()
+                (open_items[-1][1] if open_items else root).append(item)
+                open_items.append((level, item.children))
             outline.root.clear()
-            outline.root.extend(fresh)
+            outline.root.extend(root)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True)
         return out.getvalue()
+
+
+def _page_name(page_type) -> str:
+    if page_type.blank:
+        return "blank"
+    name = page_type.name or ""
+    starts = any(group == name and index == 0 for group, index in page_type.groups)
+    return f"^{name}" if starts and name else name
 
 
 def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> bytes:
@@ -385,12 +412,12 @@ def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[li
         page_css = _page_css_handout(options)
     divs = []
     for unit in names:
-        runs: list[tuple[str, int]] = []
+        runs: list[tuple[str, int]] = []  # (page name, pages): one element each
         for name in unit:
-            if runs and runs[-1][0] == name and name != "blank":
-                runs[-1] = (name, runs[-1][1] + 1)
+            if runs and runs[-1][0] == name.removeprefix("^") and name != "blank" and name[:1] != "^":
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
             else:
-                runs.append((name, 1))
+                runs.append((name.removeprefix("^"), 1))
         for name, count in runs:
             page = "pubkit-blank" if name == "blank" else (name or "auto")
             brk = "break-before: page; " if divs else ""
@@ -402,7 +429,7 @@ def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[li
         f"<title>{htmlmod.escape(book.manuscript.title)}</title></head>"
         f'<body class="{options.profile} paper-{options.paper}">{"".join(divs)}</body></html>'
     )
-    fetcher = _book_fetcher(book, cmyk=options.profile == "press")
+    fetcher = _book_fetcher(replace(book, assets=(), print_assets=()), cmyk=options.profile == "press")
     font_config, stylesheets = _theme_stylesheets(book.theme_dir, options.profile, book.labels, False)
     color_profiles: dict = {}
     extra = weasyprint.CSS(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from urllib.parse import unquote
 
@@ -118,7 +119,9 @@ def _append_pages(out: Pdf, sources: list[Pdf]) -> list[int]:
     starts = []
     for source in sources:
         starts.append(len(out.pages))
-        out.pages.extend(source.pages)  # copies what the pages reference, once per source
+        with warnings.catch_warnings():  # named destinations are merged below (_merge_dests)
+            warnings.simplefilter("ignore", getattr(pikepdf, "PageCopyWarning", UserWarning))
+            out.pages.extend(source.pages)  # copies what the pages reference, once per source
     return starts
 
 
@@ -426,40 +429,40 @@ def _draw_as_artifact(out: Pdf, page: pikepdf.Page, form, offset: tuple[float, f
 # --- completeness ---------------------------------------------------------------------------------------
 
 
-def _page_words(data: bytes) -> list[list[str]]:
-    import pypdf  # test extra; only completeness_problems reads text
-
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    return [(page.extract_text() or "").split() for page in reader.pages]
-
-
-def _is_subsequence(needle: list[str], haystack: list[str]) -> bool:
-    remaining = iter(haystack)
-    return all(word in remaining for word in needle)
+def _page_drawings(data: bytes) -> list[bytes]:
+    """Each page's content streams, decoded and joined: what the page draws."""
+    with Pdf.open(io.BytesIO(data)) as pdf:
+        drawings = []
+        for page in pdf.pages:
+            contents = page.obj.get("/Contents")
+            streams = contents if isinstance(contents, Array) else [contents] if contents is not None else []
+            drawings.append(b"\n".join(stream.read_bytes() for stream in streams))
+        return drawings
 
 
 def completeness_problems(chapters: list[bytes], merged: bytes) -> list[str]:
     """What of the chapters is missing from the merged PDF; [] when nothing is.
 
-    Checks the page count against the chapters' total, each merged page's text against its chapter page and
-    each chapter's named destinations. Text is compared as words (pypdf's extraction, split on white space):
-    the chapter page's words must appear in the merged page in the same order, other words may come between
-    them, since an overlay adds page numbers (and running heads) that the chapter pages do not have.
+    Checks the page count against the chapters' total, that each merged page draws all that its
+    chapter page draws (the chapter page's content stream, byte for byte, inside the merged
+    page's: the merge only wraps it and adds the overlay after it), and each chapter's named
+    destinations. Reading the streams is linear and fast (no text extraction: pypdf took 27 s
+    for 200 pages); the tests compare the text itself (pdftotext).
     """
-    merged_words = _page_words(merged)
-    chapter_words = [_page_words(chapter) for chapter in chapters]
+    merged_pages = _page_drawings(merged)
+    chapter_pages = [_page_drawings(chapter) for chapter in chapters]
     problems = []
-    expected = sum(len(pages) for pages in chapter_words)
-    if len(merged_words) != expected:
-        problems.append(f"the merged PDF has {len(merged_words)} pages, the chapters {expected}")
+    expected = sum(len(pages) for pages in chapter_pages)
+    if len(merged_pages) != expected:
+        problems.append(f"the merged PDF has {len(merged_pages)} pages, the chapters {expected}")
     index = 0
-    for number, pages in enumerate(chapter_words, start=1):
-        for page_number, words in enumerate(pages, start=1):
+    for number, pages in enumerate(chapter_pages, start=1):
+        for page_number, drawing in enumerate(pages, start=1):
             index += 1
-            if index > len(merged_words):
+            if index > len(merged_pages):
                 problems.append(f"page {index}: missing (chapter {number} page {page_number})")
-            elif not _is_subsequence(words, merged_words[index - 1]):
-                problems.append(f"page {index}: text differs from chapter {number} page {page_number}")
+            elif drawing not in merged_pages[index - 1]:
+                problems.append(f"page {index}: does not draw what chapter {number} page {page_number} does")
     problems += _missing_dests(chapters, merged)
     return problems
 
