@@ -8,10 +8,11 @@ disclaimer, dates, keywords and ISBNs are checked as a manuscript's front matter
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import Diagnostic, PubkitError
-from ..manuscript.frontmatter import _LANG, AUTHOR_KEYS, _dotted, _kind, _Validator, isbn_is_valid
+from ..manuscript.frontmatter import _LANG, AUTHOR_KEYS, _dotted, _kind, _shown, _Validator, isbn_is_valid
 from ..manuscript.loader import _cover, outside_project, read_text, unsafe_name
 from ..manuscript.yamlnodes import YamlSyntaxError, parse
 from ..model import Collection, Part
@@ -52,6 +53,13 @@ class _CollectionValidator(_Validator):
     def missing(self, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.source, self.closing_line, f"collection: {message}"))
 
+    def text(self, path: tuple, value: object, required: bool = False) -> str:
+        # A key missing inside a part or a person: at that item's line, not at the file's top.
+        if value is None and required and len(path) > 1 and path[-1] not in self._present(path):
+            self.error(path[:-1], f"'{_dotted(path)}' is required")
+            return ""
+        return super().text(path, value, required)
+
     def warn(self, path: tuple, message: str, code: str = "invisible") -> None:
         super().warn(path, message, code)
         last = self.warnings[-1]
@@ -81,15 +89,13 @@ def load_collection(
         raise PubkitError([problem])
     root = (root or find_root(path.parent)).resolve()
     settings = settings or load_settings(root)
-    text = read_text(path)
-    if len(text.encode("utf-8")) > MAX_BYTES:
-        raise PubkitError([Diagnostic(path, None, f"collection: the file is over {MAX_BYTES // 1024} KiB")])
+    text = _read(path)
     try:
         located = parse(text, 1)
     except YamlSyntaxError as exc:
         raise PubkitError([Diagnostic(path, exc.line, f"collection: {exc}")]) from None
-    last_line = text.count("\n") + 1
-    check = _CollectionValidator(path, located, last_line)
+    # What is missing altogether is reported at the top of the file.
+    check = _CollectionValidator(path, located, 1)
     for key_path, line in located.duplicates:
         check.diagnostics.append(Diagnostic(path, line, f"collection: duplicate key '{_dotted(key_path)}'"))
     data = located.value
@@ -132,6 +138,42 @@ def load_collection(
         notices=tuple(check.warnings),
         **values,
     )
+
+
+def _read(path: Path) -> str:
+    """The collection file's text; its problems said as a collection file's."""
+    try:
+        size = path.stat().st_size if path.is_file() else 0
+    except OSError:
+        size = 0
+    if size > MAX_BYTES:
+        raise PubkitError(
+            [
+                Diagnostic(
+                    path,
+                    None,
+                    f"collection: the file is {size // 1024} KiB; the limit is {MAX_BYTES // 1024} KiB",
+                )
+            ]
+        )
+    try:
+        text = read_text(path)
+    except PubkitError as exc:
+        raise PubkitError(
+            [
+                Diagnostic(
+                    d.source,
+                    d.line,
+                    "collection: " + d.message.replace("manuscript file", "collection file"),
+                    d.code,
+                    d.severity,
+                )
+                for d in exc.diagnostics
+            ]
+        ) from None
+    if len(text.encode("utf-8")) > MAX_BYTES:  # it grew while it was read
+        raise PubkitError([Diagnostic(path, None, f"collection: the file is over {MAX_BYTES // 1024} KiB")])
+    return text
 
 
 def _editors(check: _CollectionValidator, data: dict) -> tuple:
@@ -190,28 +232,42 @@ def _parts(check: _CollectionValidator, data: dict, root: Path) -> tuple[Part, .
     seen: dict[Path, int] = {}
     if "manuscripts" in data and "parts" in data:
         check.error(("parts",), "give either 'manuscripts' or 'parts', not both")
+        # each list is still checked, so that every problem shows at once
+        _listed(check, ("manuscripts",), data["manuscripts"], root, seen)
+        _part_list(check, data["parts"], root, seen)
         return ()
     if "parts" in data:
-        parts_value = data["parts"]
-        if not isinstance(parts_value, list) or not parts_value:
-            check.error(("parts",), "'parts' must be a list of parts, each with a 'title' and 'manuscripts'")
-            return ()
-        parts = []
-        for index, item in enumerate(parts_value):
-            where = ("parts", index)
-            if not isinstance(item, dict):
-                check.error(where, f"'parts.{index}' must be a mapping with 'title' and 'manuscripts'")
-                continue
-            check.mapping_keys(where, item, PART_KEYS)
-            title = check.text(where + ("title",), item.get("title"), required=True)
-            paths, lines = _listed(check, where + ("manuscripts",), item.get("manuscripts"), root, seen)
-            parts.append(Part(title, paths, check.located.line(where + ("title",), 0) or None, lines))
-        return tuple(parts)
+        return _part_list(check, data["parts"], root, seen)
     if "manuscripts" not in data:
         check.missing("'manuscripts' (the list of manuscript files) or 'parts' is required")
         return ()
     paths, lines = _listed(check, ("manuscripts",), data["manuscripts"], root, seen)
     return (Part("", paths, check.located.lines.get(("manuscripts",)), lines),)
+
+
+def _part_list(
+    check: _CollectionValidator, value: object, root: Path, seen: dict[Path, int]
+) -> tuple[Part, ...]:
+    if not isinstance(value, list) or not value:
+        check.error(("parts",), "'parts' must be a list of parts, each with a 'title' and 'manuscripts'")
+        return ()
+    parts = []
+    for index, item in enumerate(value):
+        where = ("parts", index)
+        if not isinstance(item, dict):
+            check.error(
+                where, f"'parts[{index}]' must be a mapping with 'title' and 'manuscripts', not {_kind(item)}"
+            )
+            continue
+        check.mapping_keys(where, item, PART_KEYS)
+        title = check.text(where + ("title",), item.get("title"), required=True)
+        if "manuscripts" in item:
+            paths, lines = _listed(check, where + ("manuscripts",), item["manuscripts"], root, seen)
+        else:
+            check.error(where, f"'parts[{index}].manuscripts' is required: the manuscripts of the part")
+            paths, lines = (), ()
+        parts.append(Part(title, paths, check.located.line(where + ("title",), 0) or None, lines))
+    return tuple(parts)
 
 
 def _listed(
@@ -229,27 +285,36 @@ def _listed(
         text = check.text(where, item, required=True)
         if not text:
             continue
-        listed = root / text
-        problem = None
-        if not text.endswith(".md"):
-            problem = f"{text} is not a manuscript (a .md file)"
-        elif listed.is_dir():
-            problem = f"{text} is a folder, not a manuscript"
-        elif not listed.is_file():
-            problem = f"{text} does not exist"
-        elif (outside := outside_project(listed)) is not None or not listed.resolve().is_relative_to(root):
-            problem = f"{text} {outside.message}" if outside else f"{text} is outside the project"
+        problem, resolved = _manuscript_problem(text, root)
         if problem:
-            check.error(where, problem)
+            check.error(where, f"{_shown(text, 200)} {problem}")
             continue
-        resolved = listed.resolve()
         if resolved in seen:
-            check.error(where, f"{text} is listed twice (first on line {seen[resolved]})")
+            check.error(where, f"{_shown(text, 200)} is listed twice (first on line {seen[resolved]})")
             continue
         seen[resolved] = line or 0
         paths.append(resolved)
         lines.append(line)
     return tuple(paths), tuple(lines)
+
+
+def _manuscript_problem(text: str, root: Path) -> tuple[str, Path | None]:
+    """Why `text` (relative to the project root) is no manuscript of the book, or its resolved path."""
+    if not text.endswith(".md"):
+        return "is not a manuscript (a .md file)", None
+    listed = root / text
+    if not os.path.normpath(listed.absolute()).startswith(str(root) + os.sep):
+        return "is outside the project", None
+    if (outside := outside_project(listed)) is not None:  # a symbolic link out of the project
+        return outside.message, None
+    resolved = listed.resolve()
+    if not resolved.is_relative_to(root):  # e.g. a root given that is not the file's own project
+        return "is outside the project", None
+    if resolved.is_dir():
+        return "is a folder, not a manuscript", None
+    if not resolved.is_file():
+        return "does not exist", None
+    return "", resolved
 
 
 def language_problems(collection: Collection, manuscripts) -> list[Diagnostic]:

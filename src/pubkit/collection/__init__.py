@@ -1,0 +1,1 @@
+"""Collections: many manuscripts as one book."""
