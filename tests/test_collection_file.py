@@ -375,14 +375,16 @@ def test_the_file_itself_is_one_clear_problem(project):
 
 
 def test_a_manuscript_in_another_language_is_reported_where_it_is_listed(project):
+    upper = ARTICLE.format(title="Upper", lang="EN-AU")
+    (project / "manuscripts" / "upper.md").write_text(upper, encoding="utf-8")
     path = write(
         project,
         "title: B\nlang: EN\neditor: E\nmanuscripts:\n  - manuscripts/stress.md\n  - manuscripts/sueno.md\n"
-        "  - manuscripts/sleep.md\n",
+        "  - manuscripts/sleep.md\n  - manuscripts/upper.md\n",
     )
     book = load_collection(path)
     loaded = [load(p) for p in book.manuscripts]
-    assert [m.lang for m in loaded] == ["en-US", "es", "en"]
+    assert [m.lang for m in loaded] == ["en-US", "es", "en", "EN-AU"]
     found = [d.format(relative_to=project) for d in language_problems(book, loaded)]
     assert found == ["books/book.yml:6: collection: manuscripts/sueno.md is in 'es' but the book is in 'EN'"]
     (problem,) = language_problems(book, loaded)
