@@ -135,11 +135,18 @@ def _write_parallel(book, options, executor, openings, store) -> bytes:
         numbers = tuple((t, starts[i] + page + 1) for t, (i, page) in _anchor_pages(laid, targets).items())
         # The page numbers' overlay meanwhile, for the front matter's page count so far.
         names = [_padded_names(result, press) for result in laid]
-        overlay_job = executor.submit(folio_overlay, bare, options, gutter, names)
+        overlay_key = _overlay_key(bare, options, gutter, names)
+        overlay = store.get_blob(overlay_key) if store else None
+        overlay_job = (
+            executor.submit(folio_overlay, bare, options, gutter, names) if overlay is None else None
+        )
         front = _lay_out_all([replace(units[0], gutter=gutter, numbers=numbers)], executor, store)[0]
         moved = _padded(front.pages, press) != _padded(laid[0].pages, press)
         laid[0] = front
-        overlay = overlay_job.result()
+        if overlay_job is not None:
+            overlay = overlay_job.result()
+        if store is not None:
+            store.put_blob(overlay_key, overlay)
         if not moved:
             break
     else:
@@ -174,31 +181,47 @@ def _lay_out_all(units: list[Unit], executor: Executor | None, store: ChapterCac
     return laid
 
 
-def unit_key(unit: Unit) -> str:
-    """What a unit's layout depends on: its pages, images (by their digests, in the hrefs), the
-    options, the gutter, the contents' numbers, the theme's files, the words, pubkit."""
+def _overlay_key(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> str:
+    """What the page numbers' overlay depends on: the pages' names, the theme, the options."""
+    return _digest([repr(names), *_layout_inputs(book, options, gutter)])
+
+
+def _layout_inputs(book: Book, options: PdfOptions, gutter: float) -> list[str]:
     from .. import __version__
 
-    digest = hashlib.sha256()
-    book = unit.book
     theme = Theme.at(book.theme_dir)
-    parts = [
+    return [
         __version__,
         CACHE_FORMAT,
-        repr(unit.options),
-        repr(unit.gutter),
-        repr(unit.numbers),
+        repr(options),
+        repr(gutter),
         book.manuscript.lang,
         repr(book.labels.messages if book.labels else ()),
-        brand_css(book, unit.options.profile),
+        brand_css(book, options.profile),
         *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in theme.files()),
-        *(f"{p.kind}:{p.id}:{p.html}" for p in book.pages),
-        *(f"{a.href}:{len(a.data)}" for a in book.assets),
     ]
+
+
+def _digest(parts: list[str]) -> str:
+    digest = hashlib.sha256()
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def unit_key(unit: Unit) -> str:
+    """What a unit's layout depends on: its pages, images (by their digests, in the hrefs), the
+    options, the gutter, the contents' numbers, the theme's files, the words, pubkit."""
+    book = unit.book
+    return _digest(
+        [
+            repr(unit.numbers),
+            *_layout_inputs(book, unit.options, unit.gutter),
+            *(f"{p.kind}:{p.id}:{p.html}" for p in book.pages),
+            *(f"{a.href}:{len(a.data)}" for a in book.assets),
+        ]
+    )
 
 
 class ChapterCache:
@@ -223,6 +246,24 @@ class ChapterCache:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def get_blob(self, key: str) -> bytes | None:
+        try:
+            return (self.folder / f"{key}.pdf").read_bytes()
+        except OSError:
+            return None
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        from ..pipeline.outputs import atomic_write
+
+        self.used.append(key)
+        if (self.folder / f"{key}.pdf").is_file():
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.folder / f"{key}.pdf", data)
+        except (OSError, PubkitError):
+            pass
 
     def put(self, key: str, result: LaidOut, written: bool) -> None:
         from ..pipeline.outputs import atomic_write

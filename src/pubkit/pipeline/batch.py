@@ -349,7 +349,7 @@ def _build_many(
         if not force and state.up_to_date(source, key):
             finish(source, Outcome(shown, "skipped", warnings=state.warnings(source, shown)))
             continue
-        planned.append(Task(source, root, settings, options))
+        planned.append(Task(source, root, _book_budget(source, settings), options))
         pending[source] = _Pending(shown, key, 1)
     if on_plan is not None:
         on_plan(len(sources), len(pending))
@@ -410,6 +410,21 @@ def _build_many(
             runner.close()
     state.save()
     return BatchSummary(tuple(outcomes[s] for s in sources if s in outcomes), time.perf_counter() - started)
+
+
+def _book_budget(source: Path, settings: Settings) -> Settings:
+    """A collection's time budget: its articles' together (each has a manuscript's)."""
+    from ..collection.build import is_collection
+
+    if not is_collection(source) or not settings.timeout:
+        return settings
+    from ..collection.loader import load_collection
+
+    try:
+        count = len(load_collection(source, settings=settings).manuscripts)
+    except PubkitError:  # its build says why
+        return settings
+    return settings.with_overrides(timeout=settings.timeout * max(1, count))
 
 
 def _parallel_book(task: Task) -> bool:
