@@ -10,8 +10,9 @@ and an image) of about 300 press pages into a temporary project and builds it as
    process with the gutter already known (`writer._layout` once: the baseline of the target);
 2. chapter-parallel (--layout parallel --jobs N), into a fresh output folder;
 3. one article edited, the build again (its laid-out chapters kept in OUT/.pubkit-chapters).
-And, in-process after the same rendering, the press PDF of `writer._layout` once (the
-baseline) against `chapters.write_parallel` (its pool's start-up included): the target's ratio.
+And, in one process each, from the collection file to the press PDF: rendering and
+`writer._layout` once (the baseline), against the pool started (warming up while the book
+renders, as `pubkit build` does), rendering and `chapters.write_parallel`: the target's ratio.
 The peak memory is the largest sum of the resident memory of the build's processes, sampled every
 50 ms. Then the checks: the page counts equal, the text of every page equal, pubkit's press
 checks clean, the contents' page numbers where each article's title lands. With --big, a
@@ -91,10 +92,10 @@ import sys, time
 from pathlib import Path
 from pubkit.pipeline.single import BuildOptions, prepare
 from pubkit.pdf.writer import PdfOptions, _layout, _page_css_press, _write, gutter_for
+started = time.perf_counter()
 book = prepare(Path(sys.argv[1]), BuildOptions()).book
 options = PdfOptions(profile="press")
 gutter = gutter_for(int(sys.argv[2]))
-started = time.perf_counter()
 document, _ = _layout(book, options, _page_css_press(options, gutter))
 _write(book, document, "pdf/x-1a")
 print(time.perf_counter() - started, len(document.pages))
@@ -107,10 +108,13 @@ from pathlib import Path
 from pubkit.pipeline.single import BuildOptions, prepare
 from pubkit.pdf.chapters import write_parallel
 from pubkit.pdf.writer import PdfOptions
+from pubkit.pipeline.batch import warm_worker
 from pubkit.pipeline.workers import chapter_pool
-book = prepare(Path(sys.argv[1]), BuildOptions()).book
+from pubkit.rendering.theme import Theme
 started = time.perf_counter()
-with chapter_pool(int(sys.argv[2])) as pool:  # the workers' start-up counts
+theme = ((Theme.find("default", Path.cwd()).folder, ("press",)),)
+with chapter_pool(int(sys.argv[2]), warm_worker, (theme,)) as pool:  # as pubkit build starts it
+    book = prepare(Path(sys.argv[1]), BuildOptions()).book
     write_parallel(book, PdfOptions(profile="press"), pool)
 print(time.perf_counter() - started)
 """

@@ -135,18 +135,25 @@ def _write_parallel(book, options, executor, openings, store) -> bytes:
         numbers = tuple((t, starts[i] + page + 1) for t, (i, page) in _anchor_pages(laid, targets).items())
         # The page numbers' overlay meanwhile, for the front matter's page count so far.
         names = [_padded_names(result, press) for result in laid]
-        overlay_key = _overlay_key(bare, options, gutter, names)
-        overlay = store.get_blob(overlay_key) if store else None
-        overlay_job = (
-            executor.submit(folio_overlay, bare, options, gutter, names) if overlay is None else None
-        )
-        front = _lay_out_all([replace(units[0], gutter=gutter, numbers=numbers)], executor, store)[0]
+        contents = replace(units[0], gutter=gutter, numbers=numbers)
+        front_job = _submitted(contents, executor, store)
+        pieces = []  # (cached overlay or None, its job): the overlay in parts, side by side
+        for first, part in _overlay_parts(names, press):
+            key = _overlay_key(bare, options, gutter, part, first)
+            cached = store.get_blob(key) if store else None
+            job = (
+                executor.submit(folio_overlay, bare, options, gutter, part, first) if cached is None else None
+            )
+            pieces.append((key, cached, job))
+        front = front_job() if callable(front_job) else front_job
         moved = _padded(front.pages, press) != _padded(laid[0].pages, press)
         laid[0] = front
-        if overlay_job is not None:
-            overlay = overlay_job.result()
-        if store is not None:
-            store.put_blob(overlay_key, overlay)
+        parts = []
+        for key, cached, job in pieces:
+            parts.append(cached if job is None else job.result())
+            if store is not None:
+                store.put_blob(key, parts[-1])
+        overlay = _joined(parts)
         if not moved:
             break
     else:
@@ -168,22 +175,76 @@ def _write_parallel(book, options, executor, openings, store) -> bytes:
     return merged
 
 
+def _submitted(unit: Unit, executor: Executor, store: ChapterCache | None):
+    """A unit from the cache, or a function that waits for its layout (by `executor`)."""
+    key = unit_key(unit)
+    found = store.get(key) if store else None
+    if found is not None:
+        if store is not None:
+            store.put(key, found, written=False)
+        return found
+    job = executor.submit(lay_out, unit)
+
+    def result() -> LaidOut:
+        laid = job.result()
+        if store is not None:
+            store.put(key, laid, written=True)
+        return laid
+
+    return result
+
+
 def _lay_out_all(units: list[Unit], executor: Executor | None, store: ChapterCache | None) -> list[LaidOut]:
-    """Each unit laid out (by `executor`, else here), or taken from the cache."""
+    """Each unit laid out (by `executor`, else here), or taken from the cache. The longest go
+    first: the workers finish together rather than one waiting on a long last unit."""
     keys = [unit_key(unit) for unit in units]
     found = [store.get(key) if store else None for key in keys]
-    missing = [unit for unit, hit in zip(units, found, strict=True) if hit is None]
-    fresh = iter(executor.map(lay_out, missing) if executor else map(lay_out, missing))
-    laid = [hit if hit is not None else next(fresh) for hit in found]
+    missing = [index for index, hit in enumerate(found) if hit is None]
+    missing.sort(key=lambda index: -_size(units[index]))
+    todo = [units[index] for index in missing]
+    done = dict(zip(missing, executor.map(lay_out, todo) if executor else map(lay_out, todo), strict=True))
+    laid = [hit if hit is not None else done[index] for index, hit in enumerate(found)]
     if store is not None:
         for key, hit, result in zip(keys, found, laid, strict=True):
             store.put(key, result, written=hit is None)
     return laid
 
 
-def _overlay_key(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> str:
+def _overlay_key(book: Book, options: PdfOptions, gutter: float, names: list[list[str]], first: int) -> str:
     """What the page numbers' overlay depends on: the pages' names, the theme, the options."""
-    return _digest([repr(names), *_layout_inputs(book, options, gutter)])
+    return _digest([repr(names), str(first), *_layout_inputs(book, options, gutter)])
+
+
+def _overlay_parts(names: list[list[str]], press: bool) -> list[tuple[int, list[list[str]]]]:
+    """The overlay in two halves (first page number, units), cut between units, for press: its
+    folio is the page number alone, and a unit opens on a page without one (a chapter's or a
+    part's first), as the `:first` page of the second half is. A handout's "Page X of Y" needs
+    the whole book in one document."""
+    total = sum(len(unit) for unit in names)
+    if not press or len(names) < 2:
+        return [(1, names)]
+    done = 0
+    for index, unit in enumerate(names[:-1], start=1):
+        done += len(unit)
+        if done >= total / 2:
+            return [(1, names[:index]), (done + 1, names[index:])]
+    return [(1, names)]
+
+
+def _joined(parts: list[bytes]) -> bytes:
+    if len(parts) == 1:
+        return parts[0]
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(parts[0])) as first:
+        for data in parts[1:]:
+            with pikepdf.open(io.BytesIO(data)) as other:
+                first.pages.extend(other.pages)
+        out = io.BytesIO()
+        first.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
 
 
 def _layout_inputs(book: Book, options: PdfOptions, gutter: float) -> list[str]:
@@ -208,6 +269,10 @@ def _digest(parts: list[str]) -> str:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _size(unit: Unit) -> int:
+    return sum(len(page.html) for page in unit.book.pages)
 
 
 def unit_key(unit: Unit) -> str:
@@ -436,11 +501,14 @@ def _page_name(page_type) -> str:
     return f"^{name}" if starts and name else name
 
 
-def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[list[str]]) -> bytes:
+def folio_overlay(
+    book: Book, options: PdfOptions, gutter: float, names: list[list[str]], first: int = 1
+) -> bytes:
     """The page numbers of the whole book, alone: one empty page per page of the book, each
     with the name of the book's page (`names`, unit by unit), laid out with the theme's @page
     rules (folios.css). A unit's run of pages of one name is one element, as in the book: a
-    page group (`@page :nth(1 of chapter)` is a chapter's first page, not every page)."""
+    page group (`@page :nth(1 of chapter)` is a chapter's first page, not every page). `first`:
+    the number of its first page."""
     from .engine import import_weasyprint
     from .writer import BOOK_BASE, _book_fetcher
 
@@ -451,6 +519,8 @@ def folio_overlay(book: Book, options: PdfOptions, gutter: float, names: list[li
         page_css = _page_css_press(options, gutter)
     else:
         page_css = _page_css_handout(options)
+    if first > 1:
+        page_css += f"\n@page :first {{ counter-reset: page {first} }}\n"
     divs = []
     for unit in names:
         runs: list[tuple[str, int]] = []  # (page name, pages): one element each

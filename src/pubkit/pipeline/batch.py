@@ -402,9 +402,19 @@ def _build_many(
                         task.source, task.options.formats, None, (Diagnostic(task.source, None, message),)
                     )
                 receive(task, result)
-        for task in books:
-            book_options = replace(task.options, jobs=jobs, cache_dir=out / CHAPTER_CACHE)
-            receive(task, run_task(replace(task, options=book_options)))
+        if books:
+            from .workers import chapter_pool
+
+            warmed = tuple(
+                dict.fromkeys(
+                    _theme_to_warm(t.settings.theme, t.root, t.options.profiles or t.settings.profile)
+                    for t in books
+                )
+            )
+            with chapter_pool(jobs, warm_worker, (warmed,)):  # warming up while the books render
+                for task in books:
+                    book_options = replace(task.options, jobs=jobs, cache_dir=out / CHAPTER_CACHE)
+                    receive(task, run_task(replace(task, options=book_options)))
     finally:
         if executor is None and runner is not None:
             runner.close()

@@ -349,15 +349,31 @@ def _serve(
         return
 
 
+_open_pool = None  # the chapter pool of the batch under way: every book of it uses the one
+
+
 @contextmanager
-def chapter_pool(workers: int | None = None):
-    """Processes for the chapters of one book (pdf/chapters.py), or None where this process may
-    not start any (a batch's worker is a daemon: its book is laid out in one pass)."""
+def chapter_pool(workers: int | None = None, initializer: Callable | None = None, initargs: tuple = ()):
+    """Processes for the chapters of a book (pdf/chapters.py), or None where this process may not
+    start any (a batch's worker is a daemon: its book is laid out in one pass). Inside another
+    chapter_pool, that one. With `initializer`, the workers start at once and warm up (import
+    WeasyPrint, load the theme) while this process renders the book."""
+    global _open_pool
+    if _open_pool is not None:
+        yield _open_pool
+        return
     if multiprocessing.current_process().daemon:
         yield None
         return
     from concurrent.futures import ProcessPoolExecutor
 
     count = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(count, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+        if initializer is not None:
+            pool.submit(int)  # starts the workers now
+        _open_pool = pool
+        try:
+            yield pool
+        finally:
+            _open_pool = None
