@@ -11,8 +11,8 @@ and an image) of about 300 press pages into a temporary project and builds it as
 2. chapter-parallel (--layout parallel --jobs N), into a fresh output folder;
 3. one article edited, the build again (its laid-out chapters kept in OUT/.pubkit-chapters).
 And, in one process each, from the collection file to the press PDF: rendering and
-`writer._layout` once (the baseline), against the pool started (warming up while the book
-renders, as `pubkit build` does), rendering and `chapters.write_parallel`: the target's ratio.
+`writer._layout` once (the baseline), against the pool started (as `pubkit build` starts it),
+rendering and `chapters.write_parallel`: the target's ratio.
 The peak memory is the largest sum of the resident memory of the build's processes, sampled every
 50 ms. Then the checks: the page counts equal, the text of every page equal, pubkit's press
 checks clean, the contents' page numbers where each article's title lands. With --big, a
@@ -110,10 +110,8 @@ from pubkit.pdf.chapters import write_parallel
 from pubkit.pdf.writer import PdfOptions
 from pubkit.pipeline.batch import warm_worker
 from pubkit.pipeline.workers import chapter_pool
-from pubkit.rendering.theme import Theme
 started = time.perf_counter()
-theme = ((Theme.find("default", Path.cwd()).folder, ("press",)),)
-with chapter_pool(int(sys.argv[2]), warm_worker, (theme,)) as pool:  # as pubkit build starts it
+with chapter_pool(int(sys.argv[2]), warm_worker, ((),)) as pool:  # as pubkit build starts it
     book = prepare(Path(sys.argv[1]), BuildOptions()).book
     write_parallel(book, PdfOptions(profile="press"), pool)
 print(time.perf_counter() - started)

@@ -215,20 +215,25 @@ def _overlay_key(book: Book, options: PdfOptions, gutter: float, names: list[lis
     return _digest([repr(names), str(first), *_layout_inputs(book, options, gutter)])
 
 
-def _overlay_parts(names: list[list[str]], press: bool) -> list[tuple[int, list[list[str]]]]:
-    """The overlay in two halves (first page number, units), cut between units, for press: its
-    folio is the page number alone, and a unit opens on a page without one (a chapter's or a
-    part's first), as the `:first` page of the second half is. A handout's "Page X of Y" needs
-    the whole book in one document."""
-    total = sum(len(unit) for unit in names)
+def _overlay_parts(names: list[list[str]], press: bool, count: int = 3) -> list[tuple[int, list[list[str]]]]:
+    """The overlay in about `count` parts (first page number, units), cut between units, for
+    press, to share out among the workers with the contents: its folio is the page number alone,
+    and a unit opens on a page without one (a chapter's or a part's first), as the `:first`
+    page of each part is. A handout's "Page X of Y" needs the whole book in one document."""
     if not press or len(names) < 2:
         return [(1, names)]
-    done = 0
-    for index, unit in enumerate(names[:-1], start=1):
+    total = sum(len(unit) for unit in names)
+    parts: list[tuple[int, list[list[str]]]] = []
+    first, current, done = 1, [], 0
+    for unit in names:
+        current.append(unit)
         done += len(unit)
-        if done >= total / 2:
-            return [(1, names[:index]), (done + 1, names[index:])]
-    return [(1, names)]
+        if done >= total * (len(parts) + 1) / count and len(parts) < count - 1:
+            parts.append((first, current))
+            first, current = done + 1, []
+    if current:
+        parts.append((first, current))
+    return parts
 
 
 def _joined(parts: list[bytes]) -> bytes:

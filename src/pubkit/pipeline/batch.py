@@ -405,13 +405,9 @@ def _build_many(
         if books:
             from .workers import chapter_pool
 
-            warmed = tuple(
-                dict.fromkeys(
-                    _theme_to_warm(t.settings.theme, t.root, t.options.profiles or t.settings.profile)
-                    for t in books
-                )
-            )
-            with chapter_pool(jobs, warm_worker, (warmed,)):  # warming up while the books render
+            # One pool for every book. Its workers start with the first layout, not before: warming
+            # them up while the book renders took more than it saved (three processes, two cores).
+            with chapter_pool(jobs, warm_worker, ((),)):
                 for task in books:
                     book_options = replace(task.options, jobs=jobs, cache_dir=out / CHAPTER_CACHE)
                     receive(task, run_task(replace(task, options=book_options)))

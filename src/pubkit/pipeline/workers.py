@@ -356,8 +356,7 @@ _open_pool = None  # the chapter pool of the batch under way: every book of it u
 def chapter_pool(workers: int | None = None, initializer: Callable | None = None, initargs: tuple = ()):
     """Processes for the chapters of a book (pdf/chapters.py), or None where this process may not
     start any (a batch's worker is a daemon: its book is laid out in one pass). Inside another
-    chapter_pool, that one. With `initializer`, the workers start at once and warm up (import
-    WeasyPrint, load the theme) while this process renders the book."""
+    chapter_pool, that one. `initializer` runs in each worker as it starts."""
     global _open_pool
     if _open_pool is not None:
         yield _open_pool
@@ -370,8 +369,6 @@ def chapter_pool(workers: int | None = None, initializer: Callable | None = None
     count = workers or os.cpu_count() or 1
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(count, mp_context=context, initializer=initializer, initargs=initargs) as pool:
-        if initializer is not None:
-            pool.submit(int)  # starts the workers now
         _open_pool = pool
         try:
             yield pool
