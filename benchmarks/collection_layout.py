@@ -214,7 +214,7 @@ def main() -> None:
         print(f"  {contents[1]} (single)")
         if args.big:
             big = project / "big"
-            write_collection(big, articles=90, sections=6, paragraphs=3, parts=6, slug="big")
+            write_collection(big, articles=122, sections=6, paragraphs=3, parts=6, slug="big")
             command = [
                 PYTHON,
                 "-m",
