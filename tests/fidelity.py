@@ -182,7 +182,7 @@ def oracle(example: Example) -> str:
 @contextmanager
 def links_as_written() -> Iterator[None]:
     """pubkit's pipeline without the book-level link check (see the module's docstring)."""
-    with mock.patch.object(markup, "_check_links", lambda root, targets: []):
+    with mock.patch.object(markup, "_check_links", lambda root, targets, keeps_link=None: []):
         yield
 
 

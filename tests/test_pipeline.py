@@ -77,6 +77,10 @@ def test_both_backends_read_the_same_fragments():
     from pubkit.epub.cover import book_cover
 
     docs = build_documents(book, Theme(book.theme_dir), book_cover(book)[0])
+    from pubkit.pdf.pagelist import ATTRIBUTE, unnumbered
+
+    assert f'{ATTRIBUTE}="{book.pages[-1].id}.1"' in press  # press numbers its blocks for the page-list
+    press = unnumbered(press)
     for page in book.pages:
         assert page.html in press
         assert (page.html in handout) == (page.kind != "copyright")  # a handout has no copyright page

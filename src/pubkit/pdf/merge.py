@@ -434,7 +434,7 @@ def _page_drawings(data: bytes) -> list[bytes]:
     with Pdf.open(io.BytesIO(data)) as pdf:
         drawings = []
         for page in pdf.pages:
-            contents = page.obj.get("/Contents")
+            contents = page.obj.get(Name.Contents)
             streams = contents if isinstance(contents, Array) else [contents] if contents is not None else []
             drawings.append(b"\n".join(stream.read_bytes() for stream in streams))
         return drawings

@@ -171,6 +171,7 @@ def render(
             else:
                 dropped += 1
         body_text = cited.body
+
     def keeps_link(href: str) -> bool:
         target = unquote(urlsplit(href).path)
         return bool(target) and (manuscript.source_dir / target).resolve() in siblings
