@@ -301,3 +301,28 @@ def test_a_broken_collection_says_where_and_keeps_the_old_outputs(project, built
     assert re.search(r"books/broken\.yml:5: .*nowhere\.md", result.stderr), result.stderr
     assert keep.read_bytes() == b"old"
     book.unlink()
+
+
+def test_a_theme_that_shows_page_references_takes_the_single_pass(tmp_path):
+    """A chapter laid out alone knows neither the book's page numbers nor the other chapters: a
+    theme that prints "(p. 12)" after each link inside the book gets the single pass's pages."""
+    from pubkit.pdf.chapters import page_references
+    from pubkit.rendering.theme import Theme
+
+    write_collection(tmp_path, articles=4, sections=1, paragraphs=1, parts=1)
+    theme = tmp_path / "styles" / "seepage"
+    theme.mkdir(parents=True)
+    (theme / "theme.toml").write_text('extends = "default"\n', encoding="utf-8")
+    rule = '.chapter p a[href^="#"]::after { content: " (p. " target-counter(attr(href), page) ")"; }\n'
+    (theme / "print.css").write_text(f"@media print {{ {rule} }}\n", encoding="utf-8")
+    assert page_references(Theme.at(theme), "press") == ['.chapter p a[href^="#"]::after']
+    assert page_references(Theme.find("default", tmp_path), "press") == []  # the contents' own rule
+    (tmp_path / "pubkit.toml").write_text('theme = "seepage"\n', encoding="utf-8")
+    texts = {}
+    for layout in ("auto", "single"):
+        args = ("--profile", "press", "--format", "pdf", "--layout", layout, "--jobs", "2")
+        result = run_pubkit("build", "books/back-pain.yml", *args, "--out", layout, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        texts[layout] = page_texts(tmp_path / layout / "back-pain.press.pdf")
+    assert texts["auto"] == texts["single"]
+    assert re.search(r"\(p\. \d+\)", "".join(texts["single"]))  # the references are there

@@ -15,6 +15,8 @@ How the pieces agree with a single pass:
   estimate, and all again if the count lands in another bracket of the table (rare).
 - The contents, laid out with the front matter, shows the page numbers as text; it is laid
   out again with the real numbers once the chapters' page counts are known (a few pages).
+  It is the only place that shows a page number of the book: a theme whose other rules do
+  (`target-counter()`, "see page 12") takes the single pass (`page_references`).
 - Links to another chapter leave the chapter as `merge.XREF_BASE#id` and come back as links
   inside the book; bookmarks, named destinations and the tagged structure are merged.
 The merged PDF is checked against its chapters (merge.completeness_problems) before it is
@@ -30,6 +32,8 @@ import re
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import tinycss2
 
 from ..errors import Diagnostic, PubkitError
 from ..model import Book
@@ -60,6 +64,7 @@ _LOCAL_LINK = re.compile(r'\bhref="#([^"]+)"')
 _TOC_LINK = re.compile(r'(<a href="(?:https://book\.pubkit\.invalid/xref/)?#([^"]+)")')
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]+>")
+_TARGET_FUNCTIONS = frozenset({"target-counter", "target-counters", "target-text"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,8 @@ class LaidOut:
 
 def can_lay_out_in_parallel(book: Book, options: PdfOptions) -> bool:
     """A collection in a left-to-right language, not in large print, with the theme's parallel
-    stylesheets: the cases this layout reproduces (the others take the single pass)."""
+    stylesheets, whose pages refer to no page but in the contents: the cases this layout
+    reproduces (the others take the single pass)."""
     theme = Theme.at(book.theme_dir)
     return (
         bool(book.nav)
@@ -94,7 +100,48 @@ def can_lay_out_in_parallel(book: Book, options: PdfOptions) -> bool:
         and not book.large_print
         and theme.file(f"parallel/{options.profile}-chapters.css") is not None
         and theme.file(f"parallel/{options.profile}-folios.css") is not None
+        and not page_references(theme, options.profile)
     )
+
+
+def page_references(theme: Theme, profile: str) -> list[str]:
+    """The selectors of the theme's rules (print.css, PROFILE.css) that show another element's
+    page or text (`target-counter()`, `target-counters()`, `target-text()`) outside the contents.
+    A chapter laid out alone knows neither the book's page numbers nor the other chapters, so a
+    theme with such a rule ("see page 12") takes the single pass; the contents' numbers are laid
+    out again once the pages are known."""
+    found: list[str] = []
+    for path in (*theme.stylesheets("print.css"), *theme.stylesheets(f"{profile}.css")):
+        rules = tinycss2.parse_stylesheet(path.read_text(encoding="utf-8"), True, True)
+        found.extend(_referring_rules(rules))
+    return found
+
+
+def _referring_rules(rules) -> list[str]:
+    found = []
+    for rule in rules:
+        if rule.type == "at-rule" and rule.lower_at_keyword in ("media", "supports") and rule.content:
+            found.extend(_referring_rules(tinycss2.parse_rule_list(rule.content, True, True)))
+        elif rule.type in ("qualified-rule", "at-rule") and _refers(rule.content or ()):
+            where = tinycss2.serialize(rule.prelude).strip()
+            if rule.type == "at-rule":
+                where = f"@{rule.at_keyword} {where}".strip()
+            selectors = [s.strip() for s in where.split(",")]
+            if not all(s == ".toc" or s.startswith((".toc ", ".toc:", ".toc.")) for s in selectors):
+                found.append(where)
+    return found
+
+
+def _refers(tokens) -> bool:
+    for token in tokens:
+        if token.type == "function" and token.lower_name in _TARGET_FUNCTIONS:
+            return True
+        inner = (
+            getattr(token, "arguments", None) if token.type == "function" else getattr(token, "content", None)
+        )
+        if inner and _refers(inner):
+            return True
+    return False
 
 
 def write_parallel(
