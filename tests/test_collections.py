@@ -326,3 +326,19 @@ def test_a_theme_that_shows_page_references_takes_the_single_pass(tmp_path):
         texts[layout] = page_texts(tmp_path / layout / "back-pain.press.pdf")
     assert texts["auto"] == texts["single"]
     assert re.search(r"\(p\. \d+\)", "".join(texts["single"]))  # the references are there
+
+
+def test_check_reads_a_collection_as_its_book_and_due_as_its_articles(tmp_path):
+    write_collection(tmp_path, articles=3, sections=2, paragraphs=1, parts=1)
+    due = run_pubkit("check", "--due", "--json", cwd=tmp_path)  # books/back-pain.yml is found too
+    assert due.returncode == 0, due.stderr
+    import json
+
+    listed = [row["manuscript"] for row in json.loads(due.stdout)["manuscripts"]]
+    assert listed == [f"manuscripts/article-0{n}.md" for n in (1, 2, 3)]  # each once
+    alone = run_pubkit("check", "--due", "--json", "books/back-pain.yml", cwd=tmp_path)
+    assert [row["manuscript"] for row in json.loads(alone.stdout)["manuscripts"]] == listed
+    checked = run_pubkit("check", "books/back-pain.yml", "--no-ace", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "checked output/back-pain.epub with EPUBCheck and the store rules" in checked.stderr
+    assert "0 error(s), 0 warning(s)" in checked.stderr

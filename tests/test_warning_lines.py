@@ -139,6 +139,30 @@ def test_unknown_references_outside_code_and_comments_only():
     assert messages[0].startswith("no link definition for [q]") and "[^n]" in messages[1]
 
 
+def test_a_note_never_referred_to_is_left_out_with_a_warning_at_its_definition(tmp_path):
+    """Its link back would lead nowhere; GitHub leaves such a note out too. The notes that are
+    referred to keep their numbers from 1."""
+    source = tmp_path / "notes.md"
+    source.write_text(
+        "---\ntitle: Notes\nauthors: [{name: A B}]\n---\n\nText with a note.[^used]\n\n"
+        "[^spare]: Never referred to.\n[^used]: The one that is.\n",
+        encoding="utf-8",
+    )
+    result = run_pubkit("build", str(source), "--format", "epub", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "notes.md:8: warning: the note [^spare] is never referred to in the text" in result.stderr
+    assert "leads nowhere" not in result.stderr
+    with zipfile.ZipFile(tmp_path / "out" / "notes.epub") as archive:
+        body = archive.read("EPUB/body.xhtml").decode()
+    assert "Never referred to" not in body and "The one that is." in body
+    assert body.count('epub:type="footnote"') == 1 and ">1.</span>" in body
+
+    from pubkit.rendering.markup import markdown_to_xhtml
+
+    only = markdown_to_xhtml("Text.\n\n[^z]: unused\n")
+    assert "footnote" not in only.html and not only.has_footnotes
+
+
 @pytest.mark.parametrize("text", ["<!DOCTYPE html>\n", "<!-- only a comment -->\n", "<?php echo 1 ?>\n"])
 def test_a_body_of_only_a_doctype_or_comment_is_empty_not_an_internal_error(text):
     from pubkit.rendering.markup import markdown_to_xhtml

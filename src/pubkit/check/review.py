@@ -219,7 +219,7 @@ def due_report(paths: list[Path], today: dt.date) -> tuple[list[Due], list[Diagn
     settings_of: dict[Path, Settings] = {}
     from ..manuscript.loader import outside_project
 
-    for path in dict.fromkeys(paths):
+    for path in dict.fromkeys(_with_articles(paths, problems)):
         if (outside := outside_project(path)) is not None:
             problems.append(outside)
             continue
@@ -237,3 +237,25 @@ def due_report(paths: list[Path], today: dt.date) -> tuple[list[Due], list[Diagn
             )
         )
     return by_next_review(entries), problems
+
+
+def _with_articles(paths: list[Path], problems: list[Diagnostic]) -> list[Path]:
+    """The manuscripts: a collection (books/x.yml) stands for its articles, under the current
+    folder as written there."""
+    from ..collection.build import is_collection
+    from ..collection.loader import load_collection
+    from ..errors import PubkitError
+
+    found = []
+    for path in paths:
+        if not is_collection(path):
+            found.append(path)
+            continue
+        try:
+            articles = load_collection(path).manuscripts
+        except PubkitError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        here = Path.cwd().resolve()
+        found.extend(p.relative_to(here) if here in p.parents else p for p in map(Path, articles))
+    return found

@@ -311,6 +311,7 @@ def markdown_to_xhtml(
             href = el.get("href") if el.tag == "a" else None
             if href and href.startswith("#"):
                 el.set("href", "#" + id_prefix + href[1:])
+    findings.extend(_unreferred_notes(root, id_prefix))
     has_footnotes = _footnotes_as_epub_notes(root, words)
     for el in list(root.iter("img")):
         if rewrite_src is not None and el.get("src") not in rewritten:
@@ -673,6 +674,26 @@ def _normalise_headings(root: etree._Element, top_level: int | None, id_prefix: 
 
 def _findings(mends: list[Mend]) -> list[Finding]:
     return [Finding(m.needles, m.message, m.code, m.near, m.skip) for m in mends]
+
+
+def _unreferred_notes(root: etree._Element, id_prefix: str) -> list[Finding]:
+    """Notes the text never refers to: left out (their link back would lead nowhere), as GitHub's
+    footnotes leave them, each with a finding at its definition."""
+    container = root.find(".//div[@class='footnote']")
+    if container is None:
+        return []
+    referred = {(ref.get("href") or "")[1:] for ref in root.iterfind(".//a[@class='footnote-ref']")}
+    findings = []
+    for item in list(container.iterfind("ol/li")):
+        if item.get("id") in referred:
+            continue
+        label = (item.get("id") or "").removeprefix(id_prefix).removeprefix("fn-")
+        message = f"the note [^{label}] is never referred to in the text: it is left out"
+        findings.append(Finding((f"[^{label}]:",), message, "unused-note"))
+        item.getparent().remove(item)
+    if container.find("ol/li") is None:
+        _remove_keeping_tail(container)
+    return findings
 
 
 def _footnotes_as_epub_notes(root: etree._Element, words: Mapping[str, str]) -> bool:
