@@ -223,17 +223,17 @@ def test_the_page_shows_the_book_and_follows_each_save(project: Path):
     assert sorted(p.name for p in project.iterdir()) == ["manuscripts", "pubkit.toml"]
 
 
-def _epub_text(port: int, name: str) -> str:
-    status, body = raw_get(port, f"/m/{IDENT}/epub/{name}")
+def _epub_text(port: int, name: str, ident: str = IDENT) -> str:
+    status, body = raw_get(port, f"/m/{ident}/epub/{name}")
     assert status == 200, (name, status)
     return body.decode("utf-8")
 
 
-def _rebuilt(port: int, after: int) -> dict:
+def _rebuilt(port: int, after: int, ident: str = IDENT) -> dict:
     """The state once a build newer than EPUB version `after` is published."""
     deadline = time.monotonic() + BUILD_SECONDS
     while time.monotonic() < deadline:
-        state = wait_built(port)
+        state = wait_built(port, ident)
         if state["epub_version"] > after:
             return state
         time.sleep(0.1)
@@ -338,6 +338,28 @@ TRAVERSALS = [
     f"/m/{IDENT}/epub/EPUB/../{MANUSCRIPT}",
     "/m/",
 ]
+
+
+def test_a_collection_is_previewed_as_its_book_and_follows_a_save_of_an_article(tmp_path: Path):
+    from .collection_fixture import write_collection
+
+    write_collection(tmp_path, articles=3, sections=2, paragraphs=1, parts=1)
+    with preview(tmp_path) as listing:  # the list holds the book beside its articles
+        status, page = raw_get(listing.port, "/")
+        assert status == 200 and b"/m/back-pain" in page and b"/m/article-01" in page
+        listing.interrupt()
+    with preview(tmp_path, "books/back-pain.yml") as server:
+        port = server.port
+        state = wait_built(port, "back-pain", pdf=True)
+        assert not state["failed"], state["diagnostics"]
+        chapters = [doc for doc in state["spine"] if "chapter-article-" in doc]
+        assert len(chapters) == 3, state["spine"]
+        article = tmp_path / "manuscripts" / "article-02.md"
+        article.write_text(article.read_text(encoding="utf-8") + "\nA sentence saved later.\n", "utf-8")
+        state = _rebuilt(port, state["epub_version"], "back-pain")
+        assert "A sentence saved later." in _epub_text(port, chapters[1], "back-pain")
+        code = server.interrupt()
+    assert code in (0, 130) and "Traceback" not in server.stderr, server.stderr
 
 
 def test_nothing_outside_the_builds_is_served_and_only_on_loopback(project: Path):

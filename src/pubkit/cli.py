@@ -40,7 +40,7 @@ def _profiles(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return chosen
 
 
-def _manuscripts(paths: tuple[Path, ...], books: bool = True) -> tuple[Path, ...]:
+def _manuscripts(paths: tuple[Path, ...]) -> tuple[Path, ...]:
     """The manuscripts to work on: PATHS, else manuscripts/*.md and the collections books/*.yml.
     No manuscripts/ folder here is a usage error (exit 2); an empty one means there is nothing
     to do (exit 0)."""
@@ -53,9 +53,7 @@ def _manuscripts(paths: tuple[Path, ...], books: bool = True) -> tuple[Path, ...
     from .collection.loader import find_collections
 
     # A collection (books/<slug>.yml) builds beside the manuscripts it holds.
-    found = tuple(sorted(MANUSCRIPTS.glob("*.md")))
-    if books:
-        found += tuple(find_collections(Path(".")))
+    found = tuple(sorted(MANUSCRIPTS.glob("*.md"))) + tuple(find_collections(Path(".")))
     if not found:
         click.echo(f"nothing to do: {MANUSCRIPTS}/ holds no .md file", err=True)
         sys.exit(0)
@@ -631,19 +629,22 @@ def new_command(project: Path | None, title: str | None) -> None:
 def preview_command(
     path: Path | None, port: int, open_browser: bool, editor_url: str | None, allow_outside: tuple[Path, ...]
 ) -> None:
-    """Serve a live preview of PATH (default: a list of every manuscripts/*.md) on 127.0.0.1.
+    """Serve a live preview of PATH (default: a list of every manuscripts/*.md and books/*.yml) on
+    127.0.0.1.
 
     The page shows the EPUB as it renders beside the PDF (handout or press), and the build's
-    warnings and errors. Saving the manuscript, an image it uses, its bibliography, the theme
-    or pubkit.toml rebuilds it and the page updates itself; a save with errors shows them and
-    keeps the last good build. Nothing is written. Ctrl-C stops.
+    warnings and errors. Saving the manuscript (or an article of the book), an image it uses, its
+    bibliography, the theme or pubkit.toml rebuilds it and the page updates itself; a save with
+    errors shows them and keeps the last good build. Nothing is written. Ctrl-C stops.
     """
     from .pipeline.single import BuildOptions
     from .preview import Previews, serve
     from .settings import find_root
 
-    paths = _manuscripts((path,) if path is not None else (), books=False)  # a book: not previewed yet
-    options = BuildOptions(allow_outside=tuple(p.resolve() for p in allow_outside))
+    paths = _manuscripts((path,) if path is not None else ())
+    # A collection's PDF in one pass: the preview's builds run in a thread of a serving process,
+    # which starts no chapter processes.
+    options = BuildOptions(allow_outside=tuple(p.resolve() for p in allow_outside), layout="single")
     previews = Previews(paths, find_root(paths[0].resolve().parent), options)
     home = previews.idents[0] if path is not None else None
     if home is not None:
